@@ -1,0 +1,219 @@
+/**
+ * Shared plumbing for the loads: one amqplib connection per run, fresh queues that are
+ * deleted afterwards, and a watchdog (hard timeout + stall detection) so a hung broker is
+ * reported as "timeout"/"hung" instead of blocking the whole benchmark.
+ */
+import amqp from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+
+export interface LoadOptions {
+  url: string;
+  durationMs: number;
+  /** latency load: messages per second */
+  rate: number;
+  /** consumer prefetch (basic.qos) */
+  prefetch: number;
+  /** consumer acks with multiple=true every N messages (1 = ack each message) */
+  ackEvery: number;
+  /** persistent load: max unconfirmed publishes */
+  confirmWindow: number;
+  /** throughput loads: max published-but-not-yet-consumed messages */
+  maxInFlight: number;
+  /** hard limit for one run of a load */
+  timeoutMs: number;
+  /** a run that makes no progress for this long is declared hung */
+  stallMs: number;
+}
+
+export type Status = 'ok' | 'timeout' | 'hung' | 'error';
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+}
+
+export interface LoadOutcome {
+  metrics: Record<string, number>;
+  info: Record<string, number>;
+}
+
+export interface LoadResult extends Partial<LoadOutcome> {
+  status: Status;
+  detail?: string;
+}
+
+export interface LoadContext {
+  conn: ChannelModel;
+  opts: LoadOptions;
+  /** Declare a fresh, uniquely named queue; it is deleted after the run. */
+  declareQueue(tag: string, durable: boolean): Promise<string>;
+  channel(): Promise<Channel>;
+  confirmChannel(): Promise<ConfirmChannel>;
+  /** Call whenever the load advances; the stall watchdog watches it. */
+  progress(): void;
+}
+
+export interface Load {
+  name: string;
+  description: string;
+  metrics: MetricDef[];
+  run(ctx: LoadContext): Promise<LoadOutcome>;
+}
+
+class LoadFailure extends Error {
+  constructor(
+    readonly status: Status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves with p, or rejects after ms (the timer does not keep the process alive). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LoadFailure('timeout', `${what}: no answer in ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export async function connect(url: string, timeoutMs = 10_000): Promise<ChannelModel> {
+  const conn = await withTimeout(amqp.connect(url, { timeout: timeoutMs }), timeoutMs, 'connect');
+  conn.on('error', () => {}); // reported through the run's failure path, never as an uncaught event
+  return conn;
+}
+
+/** Tear the socket down without waiting for the broker (used when it is hung). */
+export function destroy(conn: ChannelModel): void {
+  const stream = (conn.connection as unknown as { stream?: { destroy(): void } }).stream;
+  stream?.destroy();
+}
+
+export async function closeQuietly(conn: ChannelModel, ms = 5_000): Promise<void> {
+  try {
+    await withTimeout(conn.close(), ms, 'connection.close');
+  } catch {
+    destroy(conn);
+  }
+}
+
+export interface ServerInfo {
+  product: string;
+  version: string;
+}
+
+export async function probeServer(url: string): Promise<ServerInfo> {
+  const conn = await connect(url);
+  try {
+    const p = conn.connection.serverProperties as unknown as Record<string, unknown>;
+    const str = (v: unknown) => (v === undefined || v === null ? '?' : String(v));
+    return { product: str(p.product), version: str(p.version) };
+  } finally {
+    await closeQuietly(conn);
+  }
+}
+
+let queueSeq = 0;
+
+/** Run one load once, with its own connection, fresh queues, timeout and stall watchdog. */
+export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult> {
+  const queues: string[] = [];
+  let conn: ChannelModel;
+  try {
+    conn = await connect(opts.url);
+  } catch (err) {
+    return { status: err instanceof LoadFailure ? err.status : 'error', detail: message(err) };
+  }
+
+  let fail: (e: LoadFailure) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {});
+  conn.on('close', (err?: Error) => fail(new LoadFailure('error', `connection closed: ${err ? message(err) : 'by broker'}`)));
+
+  let lastProgress = Date.now();
+  const ctx: LoadContext = {
+    conn,
+    opts,
+    progress: () => {
+      lastProgress = Date.now();
+    },
+    async declareQueue(tag, durable) {
+      const name = `warren-bench-${tag}-${process.pid}-${++queueSeq}`;
+      const ch = await ctx.channel();
+      await ch.assertQueue(name, { durable, autoDelete: false, exclusive: false });
+      queues.push(name);
+      await ch.close();
+      return name;
+    },
+    async channel() {
+      const ch = await conn.createChannel();
+      ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      return ch;
+    },
+    async confirmChannel() {
+      const ch = await conn.createConfirmChannel();
+      ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      return ch;
+    },
+  };
+
+  const started = Date.now();
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    if (now - started > opts.timeoutMs) fail(new LoadFailure('timeout', `no result after ${opts.timeoutMs} ms`));
+    else if (now - lastProgress > opts.stallMs) fail(new LoadFailure('hung', `no progress for ${opts.stallMs} ms`));
+  }, 250);
+
+  let result: LoadResult;
+  try {
+    const outcome = await Promise.race([load.run(ctx), failed]);
+    result = { status: 'ok', ...outcome };
+  } catch (err) {
+    result = { status: err instanceof LoadFailure ? err.status : 'error', detail: message(err) };
+  } finally {
+    clearInterval(watchdog);
+  }
+
+  if (result.status === 'ok') {
+    const cleanupError = await deleteQueues(conn, queues);
+    await closeQuietly(conn);
+    if (cleanupError) result.detail = `queue cleanup failed: ${cleanupError}`;
+  } else {
+    // The broker may be wedged on this connection: drop it and clean up on a new one.
+    destroy(conn);
+    try {
+      const c2 = await connect(opts.url, 5_000);
+      const cleanupError = await deleteQueues(c2, queues);
+      await closeQuietly(c2);
+      if (cleanupError) result.detail += `; queue cleanup failed: ${cleanupError}`;
+    } catch (err) {
+      result.detail += `; queue cleanup failed: ${message(err)}`;
+    }
+  }
+  return result;
+}
+
+async function deleteQueues(conn: ChannelModel, queues: string[]): Promise<string | undefined> {
+  if (queues.length === 0) return undefined;
+  try {
+    const ch = await withTimeout(conn.createChannel(), 5_000, 'channel.open');
+    ch.on('error', () => {});
+    for (const q of queues) await withTimeout(ch.deleteQueue(q), 5_000, `queue.delete ${q}`);
+    await withTimeout(ch.close(), 5_000, 'channel.close');
+    return undefined;
+  } catch (err) {
+    return message(err);
+  }
+}
+
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
