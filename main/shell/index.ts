@@ -1,0 +1,103 @@
+/**
+ * Electron main process: app lifecycle and the console window. Everything else lives in main/console (no Electron);
+ * this file only wires it to Electron: paths in, IPC through ipc.ts, events out to the window.
+ */
+import { app, BrowserWindow, ipcMain } from 'electron'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { createConsoleBackend, type ConsoleBackend } from '../console'
+import { registerCommands, sendEvent } from './ipc'
+
+const here = dirname(fileURLToPath(import.meta.url))
+/** built by electron-vite next to this file (see electron.vite.config.ts) */
+const BROKER_HOST_SCRIPT = join(here, 'broker-host.js')
+const PRELOAD_SCRIPT = join(here, '../preload/preload.cjs')
+const RENDERER_INDEX = join(here, '../renderer/index.html')
+const DEV_SERVER_URL = process.env.ELECTRON_RENDERER_URL
+
+let mainWindow: BrowserWindow | undefined
+let backend: ConsoleBackend | undefined
+
+function log(level: 'info' | 'warn' | 'error', message: string): void {
+  console[level === 'info' ? 'log' : level](`[warren ${level}] ${message}`)
+}
+
+function isAppUrl(url: string): boolean {
+  if (DEV_SERVER_URL) return url.startsWith(new URL(DEV_SERVER_URL).origin + '/')
+  const index = pathToFileURL(RENDERER_INDEX).href
+  return url === index || url.startsWith(index + '#') || url.startsWith(index + '?')
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1100,
+    height: 720,
+    show: false,
+    title: 'Warren',
+    webPreferences: {
+      preload: PRELOAD_SCRIPT,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  })
+  win.once('ready-to-show', () => win.show())
+  // The console is a single page: no navigation away, no new windows.
+  win.webContents.on('will-navigate', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault()
+  })
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = undefined
+  })
+  if (DEV_SERVER_URL) void win.loadURL(DEV_SERVER_URL)
+  else void win.loadFile(RENDERER_INDEX)
+  return win
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // A second copy would fight the first for the AMQP port and the broker's store.
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore()
+      mainWindow.focus()
+    }
+  })
+
+  void app.whenReady().then(() => {
+    backend = createConsoleBackend({
+      userDataDir: app.getPath('userData'),
+      hostScript: BROKER_HOST_SCRIPT,
+      emit: (event, payload) => sendEvent(mainWindow?.webContents, event, payload),
+      log,
+    })
+    registerCommands(ipcMain, backend.handlers, { webContents: () => mainWindow?.webContents, isAppUrl }, (m) => log('warn', m))
+    mainWindow = createWindow()
+    void backend.start().then((status) => {
+      if (status.state === 'running') log('info', `embedded broker listening on ${status.amqpUrl}, data in ${status.dataDir}`)
+      else log('error', `embedded broker did not start: ${status.error?.message ?? status.state}`)
+    })
+
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow()
+    })
+  })
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit()
+  })
+
+  // Stop the broker (close connections, flush the store) before the app exits.
+  let stopped = false
+  app.on('before-quit', (event) => {
+    if (stopped || !backend) return
+    event.preventDefault()
+    void backend.stop().finally(() => {
+      stopped = true
+      app.quit()
+    })
+  })
+}
