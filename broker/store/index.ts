@@ -1,0 +1,16 @@
+export type {
+  BindingRecord,
+  Definitions,
+  ExchangeRecord,
+  PermissionRecord,
+  QueueRecord,
+  QueueRef,
+  RecoveredMessage,
+  Store,
+  StoredMessage,
+  UserRecord,
+  VhostRecord,
+} from './store'
+export { openSqliteStore } from './sqlite/sqlite-store'
+export type { SqliteStoreOptions } from './sqlite/sqlite-store'
+export { createMemoryStore } from './memory/memory-store'
