@@ -81,7 +81,9 @@ export class EmbeddedBroker {
     this.setStatus({ ...this.current, state: 'stopping' })
     this.stopPromise = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.log('warn', `broker host did not stop within ${this.options.stopTimeoutMs ?? 10_000} ms, killing it`)
+        const message = `broker host did not stop within ${this.options.stopTimeoutMs ?? 10_000} ms and was killed; its last writes may be lost`
+        this.lastError = { code: 'BROKER_KILLED', message }
+        this.log('warn', message)
         child.kill('SIGKILL')
       }, this.options.stopTimeoutMs ?? 10_000)
       child.once('exit', () => {
