@@ -1,0 +1,59 @@
+import { encodeFieldTable, plainFieldValue, TypedValue, type FieldTable, type FieldValue } from '../protocol'
+
+/** RabbitMQ's names for field types, as they appear in its "inequivalent arg" messages. */
+function typeName(value: FieldValue | undefined): string {
+  if (value instanceof TypedValue) {
+    const names: Record<string, string> = { b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint', i: 'unsignedint', l: 'long', f: 'float', d: 'double', S: 'longstr' }
+    return names[value.type] ?? value.type
+  }
+  if (typeof value === 'boolean') return 'bool'
+  if (typeof value === 'number') return Number.isInteger(value) ? ((value | 0) === value ? 'signedint' : 'long') : 'double'
+  if (typeof value === 'bigint') return 'long'
+  if (typeof value === 'string') return 'longstr'
+  if (Buffer.isBuffer(value)) return 'binary'
+  if (Array.isArray(value)) return 'array'
+  if (value instanceof Date) return 'timestamp'
+  if (value === null) return 'void'
+  return 'table'
+}
+
+function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolean {
+  const plainA = a === undefined ? undefined : plainFieldValue(a)
+  const plainB = b === undefined ? undefined : plainFieldValue(b)
+  if (typeof plainA === 'number' || typeof plainA === 'bigint') return String(plainA) === String(plainB)
+  return JSON.stringify(plainA) === JSON.stringify(plainB)
+}
+
+const show = (value: FieldValue | undefined) => String(value === undefined ? '' : plainFieldValue(value))
+
+/**
+ * Compares redeclared arguments with the current ones, as RabbitMQ's rabbit_misc:assert_args_equivalence does, and
+ * returns the explanation of the first difference, or undefined when they are equivalent.
+ */
+export function argumentsDifference(kind: 'queue' | 'exchange', name: string, vhost: string, received: FieldTable, current: FieldTable): string | undefined {
+  const keys = new Set([...Object.keys(received), ...Object.keys(current)])
+  for (const key of keys) {
+    if (sameValue(received[key], current[key])) continue
+    const receivedText = received[key] === undefined ? 'none' : `the value '${show(received[key])}' of type '${typeName(received[key])}'`
+    const currentText = current[key] === undefined ? 'none' : `the value '${show(current[key])}' of type '${typeName(current[key])}'`
+    return `inequivalent arg '${key}' for ${kind} '${name}' in vhost '${vhost}': received ${receivedText} but current is ${currentText}`
+  }
+  return undefined
+}
+
+/** A canonical encoding of a table (keys sorted), to compare binding arguments and key bindings by them. */
+export function canonicalTableKey(table: FieldTable): string {
+  const keys = Object.keys(table)
+  if (keys.length === 0) return ''
+  const sorted: FieldTable = {}
+  for (const key of keys.sort()) sorted[key] = table[key]
+  return encodeFieldTable(sorted).toString('base64')
+}
+
+/** Reads a numeric argument; undefined when absent. */
+export function numericArgument(table: FieldTable, key: string): number | undefined {
+  const value = table[key]
+  if (value === undefined) return undefined
+  const plain = plainFieldValue(value)
+  return typeof plain === 'number' ? plain : typeof plain === 'bigint' ? Number(plain) : Number.NaN
+}

@@ -1,0 +1,157 @@
+import { decodeBasicProperties } from '../protocol'
+import type { PermissionRecord, Store, UserRecord, VhostRecord } from '../store/store'
+import { MemoryAccount } from './memory'
+import type { Message } from './message'
+import { compilePermission, hashPassword, passwordMatches, SHA256_ALGORITHM, type Permission } from './users'
+import { Vhost } from './vhost'
+
+export interface BrokerCoreOptions {
+  store: Store
+  /** bytes of message bodies held before publishers are blocked */
+  memoryHighWatermark: number
+}
+
+/** Messages are recovered in pages so a long queue does not need one huge read. */
+const RECOVERY_PAGE = 10_000
+
+/**
+ * The broker's state: vhosts, users and permissions, over one store. Created by startBroker; every protocol
+ * front end (AMQP, HTTP API) goes through it.
+ */
+export class BrokerCore {
+  readonly vhosts = new Map<string, Vhost>()
+  readonly users = new Map<string, UserRecord>()
+  /** user → vhost → permission */
+  private readonly permissions = new Map<string, Map<string, Permission>>()
+  readonly memory: MemoryAccount
+  readonly store: Store
+  private lastMessageId: number
+
+  constructor(options: BrokerCoreOptions) {
+    this.store = options.store
+    this.memory = new MemoryAccount(options.memoryHighWatermark)
+    this.lastMessageId = this.store.lastMessageId
+    this.recover()
+  }
+
+  nextMessageId(): number {
+    return ++this.lastMessageId
+  }
+
+  private newVhost(name: string): Vhost {
+    const vhost = new Vhost(name, { store: this.store, memory: this.memory, nextMessageId: () => this.nextMessageId() })
+    this.vhosts.set(name, vhost)
+    return vhost
+  }
+
+  /** Loads durable definitions and messages; on first start creates vhost '/' and user guest (RabbitMQ's defaults). */
+  private recover(): void {
+    const definitions = this.store.loadDefinitions()
+    if (definitions.vhosts.length === 0 && definitions.users.length === 0) {
+      this.addVhost({ name: '/', description: 'Default virtual host', tags: [] })
+      this.putUser('guest', 'guest', ['administrator'])
+      this.setPermission({ user: 'guest', vhost: '/', configure: '.*', write: '.*', read: '.*' })
+      return
+    }
+    for (const record of definitions.vhosts) this.newVhost(record.name)
+    for (const user of definitions.users) this.users.set(user.name, user)
+    for (const permission of definitions.permissions) this.cachePermission(permission)
+    for (const record of definitions.exchanges) this.vhosts.get(record.vhost)?.restoreExchange(record)
+    for (const record of definitions.queues) {
+      const vhost = this.vhosts.get(record.vhost)
+      if (!vhost) continue
+      const queue = vhost.restoreQueue(record)
+      for (let afterId = 0; ; ) {
+        const page = this.store.readMessages(queue.ref, afterId, RECOVERY_PAGE)
+        for (const stored of page) {
+          const properties = decodeBasicProperties(stored.properties)
+          const message: Message = {
+            id: stored.id,
+            exchange: stored.exchange,
+            routingKey: stored.routingKey,
+            properties,
+            encodedProperties: stored.properties,
+            body: stored.body,
+            persistent: true,
+          }
+          queue.enqueue({ message, redelivered: stored.redelivered, stored: true })
+        }
+        if (page.length < RECOVERY_PAGE) break
+        afterId = page[page.length - 1].id
+      }
+    }
+    for (const record of definitions.bindings) this.vhosts.get(record.vhost)?.restoreBinding(record)
+  }
+
+  /**
+   * Before a clean shutdown: messages that were delivered and came back are recorded as delivered, so they are
+   * redelivered with the flag set after the restart (a crash marks every recovered message redelivered instead).
+   */
+  persistDeliveryState(): void {
+    for (const vhost of this.vhosts.values()) {
+      for (const queue of vhost.queues.values()) {
+        for (const entry of queue.readyEntries()) if (entry.stored && entry.redelivered) this.store.markDelivered(queue.ref, entry.message.id)
+      }
+    }
+  }
+
+  // --- vhosts -------------------------------------------------------------------------------------------------
+
+  addVhost(record: VhostRecord): Vhost {
+    const existing = this.vhosts.get(record.name)
+    this.store.saveVhost(record)
+    return existing ?? this.newVhost(record.name)
+  }
+
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name)
+    if (!vhost) return false
+    for (const queue of vhost.queues.values()) queue.destroy()
+    this.vhosts.delete(name)
+    this.store.deleteVhost(name)
+    for (const byVhost of this.permissions.values()) byVhost.delete(name)
+    return true
+  }
+
+  // --- users and permissions ----------------------------------------------------------------------------------
+
+  putUser(name: string, password: string | undefined, tags: string[]): UserRecord {
+    const user: UserRecord = { name, passwordHash: password === undefined ? '' : hashPassword(password), hashingAlgorithm: SHA256_ALGORITHM, tags }
+    this.users.set(name, user)
+    this.store.saveUser(user)
+    return user
+  }
+
+  deleteUser(name: string): boolean {
+    if (!this.users.delete(name)) return false
+    this.permissions.delete(name)
+    this.store.deleteUser(name)
+    return true
+  }
+
+  /** The user when the password is right; undefined otherwise. */
+  authenticate(name: string, password: string): UserRecord | undefined {
+    const user = this.users.get(name)
+    return user && passwordMatches(user, password) ? user : undefined
+  }
+
+  setPermission(record: PermissionRecord): void {
+    this.cachePermission(record)
+    this.store.savePermission(record)
+  }
+
+  clearPermission(user: string, vhost: string): void {
+    this.permissions.get(user)?.delete(vhost)
+    this.store.deletePermission(user, vhost)
+  }
+
+  permission(user: string, vhost: string): Permission | undefined {
+    return this.permissions.get(user)?.get(vhost)
+  }
+
+  private cachePermission(record: PermissionRecord): void {
+    let byVhost = this.permissions.get(record.user)
+    if (!byVhost) this.permissions.set(record.user, (byVhost = new Map()))
+    byVhost.set(record.vhost, compilePermission(record))
+  }
+}

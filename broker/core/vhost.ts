@@ -1,0 +1,454 @@
+import { randomBytes } from 'node:crypto'
+import { decodeFieldTable, encodeFieldTable, type BasicProperties, type FieldTable } from '../protocol'
+import type { BindingRecord, Store } from '../store/store'
+import { argumentsDifference, canonicalTableKey, numericArgument } from './arguments'
+import { destinationName, type Binding, type BindingDestination } from './binding'
+import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
+import { Exchange, type ExchangeDefinition } from './exchange'
+import { createRoutingTable, headersMatchMode } from './exchanges'
+import type { MemoryAccount } from './memory'
+import { isPersistent, type Message, type QueueEntry } from './message'
+import { Queue, type QueueDefinition, type QueueOwner } from './queue'
+import type { Access, Permission } from './users'
+
+/** Who performs an operation: the user's permissions in this vhost, and the connection (owner of exclusive queues). */
+export interface Actor {
+  readonly user: string
+  readonly permission: Permission | undefined
+  readonly owner?: QueueOwner
+}
+
+export interface VhostContext {
+  readonly store: Store
+  readonly memory: MemoryAccount
+  nextMessageId(): number
+}
+
+export interface PublishResult {
+  /** the message reached at least one queue */
+  routed: boolean
+  /** queues it reached (for confirms and tests) */
+  queues: Queue[]
+  /** whether any copy was written to the store (the confirm waits for the commit) */
+  stored: boolean
+}
+
+export interface IncomingMessage {
+  exchange: string
+  routingKey: string
+  properties: BasicProperties
+  encodedProperties: Buffer
+  body: Buffer
+}
+
+const DEFAULT_EXCHANGE_PERMISSION_NAME = 'amq.default'
+
+/** The exchanges RabbitMQ declares in every vhost. */
+const PREDECLARED_EXCHANGES: [string, string][] = [
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+  ['amq.rabbitmq.trace', 'topic'],
+]
+
+const isReserved = (name: string) => name.startsWith('amq.')
+
+/**
+ * A virtual host: its exchanges, queues and bindings, and every operation that changes them. AMQP channels and the
+ * HTTP API both call these methods, so validation and permission checks live here once.
+ */
+export class Vhost {
+  readonly exchanges = new Map<string, Exchange>()
+  readonly queues = new Map<string, Queue>()
+
+  constructor(
+    readonly name: string,
+    private readonly context: VhostContext,
+  ) {
+    for (const [exchangeName, type] of PREDECLARED_EXCHANGES) {
+      this.createExchange({ name: exchangeName, type, durable: true, autoDelete: false, internal: exchangeName === 'amq.rabbitmq.trace', arguments: {} }, false)
+    }
+  }
+
+  private get store(): Store {
+    return this.context.store
+  }
+
+  // --- permissions --------------------------------------------------------------------------------------------
+
+  /** Checks the actor's configure/write/read permission on a resource (RabbitMQ's access control, per operation). */
+  authorize(actor: Actor, access: Access, kind: 'queue' | 'exchange', name: string): void {
+    const resourceName = kind === 'exchange' && name === '' ? DEFAULT_EXCHANGE_PERMISSION_NAME : name
+    if (actor.permission?.[access].test(resourceName)) return
+    throw accessRefused(`access to ${describeResource(kind, this.name, resourceName)} refused for user '${actor.user}'`)
+  }
+
+  // --- exchanges ----------------------------------------------------------------------------------------------
+
+  getExchange(name: string): Exchange {
+    const exchange = this.exchanges.get(name)
+    if (!exchange) throw notFound(`no ${describeResource('exchange', this.name, name)}`)
+    return exchange
+  }
+
+  declareExchange(actor: Actor, definition: ExchangeDefinition, passive = false): Exchange {
+    const { name } = definition
+    if (passive) {
+      // RabbitMQ answers a passive declare of the default exchange with declare-ok
+      if (name === '') return this.defaultExchangeStandIn()
+      return this.getExchange(name)
+    }
+    if (!createRoutingTable(definition.type)) throw commandInvalid(`unknown exchange type '${definition.type}'`)
+    if (name === '') throw accessRefused('operation not permitted on the default exchange')
+    const existing = this.exchanges.get(name)
+    if (isReserved(name) && !existing) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
+    this.authorize(actor, 'configure', 'exchange', name)
+    if (existing) {
+      this.assertEquivalentExchange(existing, definition)
+      return existing
+    }
+    this.validateExchangeArguments(definition.arguments)
+    return this.createExchange(definition, true)
+  }
+
+  private defaultExchangeStandIn(): Exchange {
+    return new Exchange({ name: '', type: 'direct', durable: true, autoDelete: false, internal: false, arguments: {} }, this.name, createRoutingTable('direct')!)
+  }
+
+  private assertEquivalentExchange(existing: Exchange, wanted: ExchangeDefinition): void {
+    const fields: [string, unknown, unknown][] = [
+      ['type', wanted.type, existing.type],
+      ['durable', wanted.durable, existing.durable],
+      ['auto_delete', wanted.autoDelete, existing.autoDelete],
+      ['internal', wanted.internal, existing.internal],
+    ]
+    for (const [field, received, current] of fields) {
+      if (received !== current) {
+        throw preconditionFailed(`inequivalent arg '${field}' for ${describeResource('exchange', this.name, existing.name)}: received '${received}' but current is '${current}'`)
+      }
+    }
+    const difference = argumentsDifference('exchange', existing.name, this.name, wanted.arguments, existing.arguments)
+    if (difference) throw preconditionFailed(difference)
+  }
+
+  private validateExchangeArguments(args: FieldTable): void {
+    const alternate = args['alternate-exchange']
+    if (alternate !== undefined && typeof alternate !== 'string') {
+      throw preconditionFailed(`invalid arg 'alternate-exchange' for exchange: expected a string`)
+    }
+  }
+
+  private createExchange(definition: ExchangeDefinition, persist: boolean): Exchange {
+    const exchange = new Exchange(definition, this.name, createRoutingTable(definition.type)!)
+    this.exchanges.set(exchange.name, exchange)
+    if (persist && exchange.durable) {
+      this.store.saveExchange({
+        vhost: this.name,
+        name: exchange.name,
+        type: exchange.type,
+        autoDelete: exchange.autoDelete,
+        internal: exchange.internal,
+        arguments: encodeFieldTable(exchange.arguments),
+      })
+    }
+    return exchange
+  }
+
+  deleteExchange(actor: Actor, name: string, ifUnused = false): void {
+    if (name === '' || isReserved(name)) throw accessRefused(`operation not permitted on ${name === '' ? 'the default exchange' : describeResource('exchange', this.name, name)}`)
+    const exchange = this.exchanges.get(name)
+    // AMQP 0-9-1 (RabbitMQ 3.x): deleting an exchange that does not exist succeeds
+    if (!exchange) return
+    this.authorize(actor, 'configure', 'exchange', name)
+    if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${describeResource('exchange', this.name, name)} in use`)
+    this.removeExchange(exchange)
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    for (const binding of [...exchange.bindings.values(), ...exchange.incoming]) this.removeBinding(binding, false)
+    this.exchanges.delete(exchange.name)
+    if (exchange.durable) this.store.deleteExchange(this.name, exchange.name)
+  }
+
+  // --- queues -------------------------------------------------------------------------------------------------
+
+  getQueue(name: string, actor?: Actor): Queue {
+    const queue = this.queues.get(name)
+    if (!queue) throw notFound(`no ${describeResource('queue', this.name, name)}`)
+    if (actor) this.assertQueueAccess(queue, actor)
+    return queue
+  }
+
+  /** An exclusive queue is usable only from the connection that declared it (AMQP 0-9-1 queue.declare exclusive). */
+  private assertQueueAccess(queue: Queue, actor: Actor): void {
+    if (queue.exclusive && queue.owner !== actor.owner) {
+      throw resourceLocked(
+        `cannot obtain exclusive access to locked ${describeResource('queue', this.name, queue.name)}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      )
+    }
+  }
+
+  declareQueue(actor: Actor, definition: QueueDefinition, passive = false): Queue {
+    if (passive) return this.getQueue(definition.name, actor)
+    const name = definition.name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : definition.name
+    if (isReserved(name) && definition.name !== '') throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
+    this.authorize(actor, 'configure', 'queue', name)
+    const existing = this.queues.get(name)
+    if (existing) {
+      this.assertQueueAccess(existing, actor)
+      this.assertEquivalentQueue(existing, definition)
+      return existing
+    }
+    this.validateQueueArguments(definition.arguments)
+    return this.createQueue({ ...definition, name }, definition.exclusive ? actor.owner : undefined, true)
+  }
+
+  private assertEquivalentQueue(existing: Queue, wanted: QueueDefinition): void {
+    const fields: [string, boolean, boolean][] = [
+      ['durable', wanted.durable, existing.durable],
+      ['exclusive', wanted.exclusive, existing.exclusive],
+      ['auto_delete', wanted.autoDelete, existing.autoDelete],
+    ]
+    for (const [field, received, current] of fields) {
+      if (received !== current) {
+        throw preconditionFailed(`inequivalent arg '${field}' for ${describeResource('queue', this.name, existing.name)}: received '${received}' but current is '${current}'`)
+      }
+    }
+    const difference = argumentsDifference('queue', existing.name, this.name, wanted.arguments, existing.arguments)
+    if (difference) throw preconditionFailed(difference)
+  }
+
+  private validateQueueArguments(args: FieldTable): void {
+    const maxPriority = numericArgument(args, 'x-max-priority')
+    if (maxPriority !== undefined && (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255)) {
+      throw preconditionFailed(`invalid arg 'x-max-priority' for queue: ${maxPriority} is not an integer between 0 and 255`)
+    }
+  }
+
+  private createQueue(definition: QueueDefinition, owner: QueueOwner | undefined, persist: boolean): Queue {
+    const queue = new Queue(definition, this.name, owner, this.store, this.context.memory)
+    queue.onUnused = (unused) => this.removeQueue(unused)
+    this.queues.set(queue.name, queue)
+    // exclusive queues die with their connection, so they are never written to disk (as RabbitMQ)
+    if (persist && queue.durable && !queue.exclusive) {
+      this.store.saveQueue({ vhost: this.name, name: queue.name, autoDelete: queue.autoDelete, arguments: encodeFieldTable(queue.arguments) })
+    }
+    return queue
+  }
+
+  /** Deletes a queue; returns how many ready messages went with it. Missing queues are not an error (RabbitMQ 3.x). */
+  deleteQueue(actor: Actor, name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
+    const queue = this.queues.get(name)
+    if (!queue) return 0
+    this.assertQueueAccess(queue, actor)
+    this.authorize(actor, 'configure', 'queue', name)
+    if (options.ifUnused && queue.consumerCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} in use`)
+    if (options.ifEmpty && queue.messageCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} is not empty`)
+    return this.removeQueue(queue)
+  }
+
+  private removeQueue(queue: Queue): number {
+    if (queue.deleted) return 0
+    for (const binding of [...queue.bindings]) this.removeBinding(binding, false)
+    this.queues.delete(queue.name)
+    if (queue.durable && !queue.exclusive) this.store.deleteQueue(this.name, queue.name)
+    return queue.destroy()
+  }
+
+  purgeQueue(actor: Actor, name: string): number {
+    const queue = this.getQueue(name, actor)
+    this.authorize(actor, 'read', 'queue', name)
+    return queue.purge()
+  }
+
+  /** Deletes the exclusive queues of a connection that closed. */
+  releaseOwner(owner: QueueOwner): void {
+    for (const queue of [...this.queues.values()]) if (queue.owner === owner) this.removeQueue(queue)
+  }
+
+  // --- bindings -----------------------------------------------------------------------------------------------
+
+  bindQueue(actor: Actor, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(actor, exchangeName, { kind: 'queue', name: queueName })
+    if (source.type === 'headers') headersMatchMode(args)
+    this.addBinding(source, destination, routingKey, args)
+  }
+
+  unbindQueue(actor: Actor, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(actor, exchangeName, { kind: 'queue', name: queueName })
+    this.unbind(source, destination, routingKey, args)
+  }
+
+  bindExchange(actor: Actor, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(actor, sourceName, { kind: 'exchange', name: destinationName })
+    if (source.type === 'headers') headersMatchMode(args)
+    this.addBinding(source, destination, routingKey, args)
+  }
+
+  unbindExchange(actor: Actor, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    const { source, destination } = this.bindingEnds(actor, sourceName, { kind: 'exchange', name: destinationName })
+    this.unbind(source, destination, routingKey, args)
+  }
+
+  /** Resolves and authorises both ends of a binding: write on the destination, read on the source (RabbitMQ). */
+  private bindingEnds(actor: Actor, sourceName: string, destination: { kind: 'queue' | 'exchange'; name: string }): { source: Exchange; destination: BindingDestination } {
+    if (sourceName === '' || (destination.kind === 'exchange' && destination.name === '')) {
+      throw accessRefused('operation not permitted on the default exchange')
+    }
+    let resolved: BindingDestination
+    if (destination.kind === 'queue') resolved = { kind: 'queue', queue: this.getQueue(destination.name, actor) }
+    else resolved = { kind: 'exchange', exchange: this.getExchange(destination.name) }
+    const source = this.getExchange(sourceName)
+    this.authorize(actor, 'write', destination.kind, destination.name)
+    this.authorize(actor, 'read', 'exchange', sourceName)
+    return { source, destination: resolved }
+  }
+
+  private bindingKey(destination: BindingDestination, routingKey: string, args: FieldTable): string {
+    return `${destination.kind}\u0000${destinationName(destination)}\u0000${routingKey}\u0000${canonicalTableKey(args)}`
+  }
+
+  private addBinding(source: Exchange, destination: BindingDestination, routingKey: string, args: FieldTable, persist = true): void {
+    const binding: Binding = { source, destination, routingKey, arguments: args, key: this.bindingKey(destination, routingKey, args) }
+    if (!source.addBinding(binding)) return
+    if (destination.kind === 'queue') destination.queue.bindings.add(binding)
+    else destination.exchange.incoming.add(binding)
+    if (persist && this.isDurableBinding(binding)) this.store.saveBinding(this.bindingRecord(binding))
+  }
+
+  private unbind(source: Exchange, destination: BindingDestination, routingKey: string, args: FieldTable): void {
+    const binding = source.bindings.get(this.bindingKey(destination, routingKey, args))
+    // unbinding a binding that does not exist is not an error (RabbitMQ 3.x)
+    if (binding) this.removeBinding(binding, true)
+  }
+
+  private removeBinding(binding: Binding, autoDeleteSource: boolean): void {
+    const { source, destination } = binding
+    source.removeBinding(binding)
+    if (destination.kind === 'queue') destination.queue.bindings.delete(binding)
+    else destination.exchange.incoming.delete(binding)
+    if (this.isDurableBinding(binding)) this.store.deleteBinding(this.bindingRecord(binding))
+    // an auto-delete exchange goes when its last binding is removed (RabbitMQ)
+    if (source.autoDelete && source.bindings.size === 0 && this.exchanges.get(source.name) === source && autoDeleteSource) this.removeExchange(source)
+  }
+
+  private isDurableBinding(binding: Binding): boolean {
+    const destinationDurable = binding.destination.kind === 'queue' ? binding.destination.queue.durable && !binding.destination.queue.exclusive : binding.destination.exchange.durable
+    return binding.source.durable && destinationDurable
+  }
+
+  private bindingRecord(binding: Binding): BindingRecord {
+    return {
+      vhost: this.name,
+      source: binding.source.name,
+      destination: destinationName(binding.destination),
+      destinationType: binding.destination.kind,
+      routingKey: binding.routingKey,
+      arguments: encodeFieldTable(binding.arguments),
+    }
+  }
+
+  // --- publishing ---------------------------------------------------------------------------------------------
+
+  /** Checks that the actor may publish to the exchange; throws the channel error RabbitMQ sends. */
+  exchangeForPublish(actor: Actor, name: string): Exchange | undefined {
+    if (name === '') {
+      this.authorize(actor, 'write', 'exchange', '')
+      return undefined
+    }
+    const exchange = this.getExchange(name)
+    if (exchange.internal) throw accessRefused(`cannot publish to internal ${describeResource('exchange', this.name, name)}`)
+    this.authorize(actor, 'write', 'exchange', name)
+    return exchange
+  }
+
+  /** Routes a message to its queues (exchange-to-exchange hops included) and enqueues it. */
+  publish(exchange: Exchange | undefined, incoming: IncomingMessage): PublishResult {
+    const queues = this.route(exchange, incoming.routingKey, incoming.properties.headers)
+    if (queues.length === 0) return { routed: false, queues, stored: false }
+    const message: Message = {
+      id: this.context.nextMessageId(),
+      exchange: incoming.exchange,
+      routingKey: incoming.routingKey,
+      properties: incoming.properties,
+      encodedProperties: incoming.encodedProperties,
+      body: incoming.body,
+      persistent: isPersistent(incoming.properties),
+    }
+    let stored = false
+    if (message.persistent) {
+      const durable = queues.filter((queue) => queue.durable && !queue.exclusive)
+      if (durable.length > 0) {
+        this.store.addMessage(
+          { id: message.id, exchange: message.exchange, routingKey: message.routingKey, properties: message.encodedProperties, body: message.body },
+          durable.map((queue) => queue.ref),
+        )
+        stored = true
+      }
+    }
+    for (const queue of queues) {
+      const entry: QueueEntry = { message, redelivered: false, stored: stored && queue.durable && !queue.exclusive }
+      queue.enqueue(entry)
+    }
+    return { routed: true, queues, stored }
+  }
+
+  /** The queues a message reaches: the default exchange by queue name, others through their bindings. */
+  route(exchange: Exchange | undefined, routingKey: string, headers: FieldTable | undefined): Queue[] {
+    if (!exchange) {
+      const queue = this.queues.get(routingKey)
+      return queue ? [queue] : []
+    }
+    const matches = new Set<Binding>()
+    exchange.route(routingKey, headers, matches)
+    if (matches.size === 0) return []
+    const queues = new Set<Queue>()
+    const visited = new Set<Exchange>([exchange])
+    // exchange-to-exchange bindings: follow each exchange once, so cycles end (RabbitMQ does the same)
+    let pending = [...matches]
+    while (pending.length > 0) {
+      const next: Binding[] = []
+      for (const binding of pending) {
+        const destination = binding.destination
+        if (destination.kind === 'queue') {
+          queues.add(destination.queue)
+        } else if (!visited.has(destination.exchange)) {
+          visited.add(destination.exchange)
+          const hop = new Set<Binding>()
+          destination.exchange.route(routingKey, headers, hop)
+          next.push(...hop)
+        }
+      }
+      pending = next
+    }
+    return [...queues]
+  }
+
+  // --- recovery -----------------------------------------------------------------------------------------------
+
+  /** Re-creates durable definitions read from the store, without writing them back. */
+  restoreExchange(record: { name: string; type: string; autoDelete: boolean; internal: boolean; arguments: Buffer }): void {
+    if (this.exchanges.has(record.name) || !createRoutingTable(record.type)) return
+    this.createExchange({ name: record.name, type: record.type, durable: true, autoDelete: record.autoDelete, internal: record.internal, arguments: decodeTable(record.arguments) }, false)
+  }
+
+  restoreQueue(record: { name: string; autoDelete: boolean; arguments: Buffer }): Queue {
+    return this.createQueue({ name: record.name, durable: true, exclusive: false, autoDelete: record.autoDelete, arguments: decodeTable(record.arguments) }, undefined, false)
+  }
+
+  restoreBinding(record: BindingRecord): void {
+    const source = this.exchanges.get(record.source)
+    const destination: BindingDestination | undefined =
+      record.destinationType === 'queue'
+        ? this.queues.has(record.destination) ? { kind: 'queue', queue: this.queues.get(record.destination)! } : undefined
+        : this.exchanges.has(record.destination) ? { kind: 'exchange', exchange: this.exchanges.get(record.destination)! } : undefined
+    if (!source || !destination) return
+    this.addBinding(source, destination, record.routingKey, decodeTable(record.arguments), false)
+  }
+}
+
+function decodeTable(encoded: Buffer): FieldTable {
+  return encoded.length === 0 ? {} : decodeFieldTable(encoded, 0).value
+}

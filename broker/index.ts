@@ -1,0 +1,70 @@
+import { totalmem } from 'node:os'
+import { AmqpServer } from './amqp/server'
+import type { Logger } from './amqp/connection'
+import { BrokerCore } from './core/broker'
+import { createMemoryStore, openSqliteStore } from './store'
+
+export type { Logger } from './amqp/connection'
+export { BrokerCore } from './core/broker'
+
+export interface BrokerOptions {
+  /** AMQP port; 0 picks a free one. Default 5672. */
+  port?: number
+  /** Default '0.0.0.0', as RabbitMQ listens on all interfaces. */
+  host?: string
+  /** Where the SQLite database lives; omitted, everything is kept in memory and lost on close. */
+  dataDir?: string
+  /** Heartbeat interval in seconds proposed to clients. Default 60 (RabbitMQ). */
+  heartbeat?: number
+  /** Default 131072 (RabbitMQ). */
+  frameMax?: number
+  /** Default 2047 (RabbitMQ). */
+  channelMax?: number
+  /** Bytes of message bodies held before publishers are blocked. Default 40% of RAM, at most 2 GiB. */
+  memoryHighWatermark?: number
+  logger?: Logger
+}
+
+export interface BrokerHandle {
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string | undefined
+  readonly core: BrokerCore
+  /** Closes client connections with connection.close 320, then flushes and closes storage. */
+  close(): Promise<void>
+}
+
+const silentLogger: Logger = { info() {}, warn() {}, error() {} }
+
+/** Starts the embedded broker: recovers durable state, then listens for AMQP clients. */
+export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHandle> {
+  const logger = options.logger ?? silentLogger
+  const store = options.dataDir ? openSqliteStore({ directory: options.dataDir }) : createMemoryStore()
+  const core = new BrokerCore({
+    store,
+    memoryHighWatermark: options.memoryHighWatermark ?? Math.min(0.4 * totalmem(), 2 * 1024 ** 3),
+  })
+  const server = new AmqpServer(core, { channelMax: options.channelMax ?? 2047, frameMax: options.frameMax ?? 131072, heartbeat: options.heartbeat ?? 60 }, logger)
+  let address
+  try {
+    address = await server.listen(options.port ?? 5672, options.host ?? '0.0.0.0')
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  let closing: Promise<void> | undefined
+  return {
+    port: address.port,
+    host: address.address,
+    dataDir: options.dataDir,
+    core,
+    close() {
+      closing ??= (async () => {
+        await server.close('broker shutdown')
+        core.persistDeliveryState()
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}
