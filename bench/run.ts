@@ -7,7 +7,7 @@
  *
  * Options: --runs N (3)  --duration S (5)  --rate MSG/S (2000)  --loads a,b  --json
  *          --prefetch N (1000)  --ack-every N (1)  --confirm-window N (1000)  --max-inflight N (10000)
- *          --timeout S (per run; 3×duration+20)  --stall S (10)
+ *          --timeout S (per run; 3×duration+20)  --stall S (10)  --nagle  --brokers a,b (with --compare)
  */
 import { parseArgs } from 'node:util';
 import { machineInfo } from './machine';
@@ -73,6 +73,8 @@ function parse() {
       'max-inflight': { type: 'string', default: '10000' },
       timeout: { type: 'string' },
       stall: { type: 'string', default: '10' },
+      nagle: { type: 'boolean', default: false },
+      brokers: { type: 'string', default: 'warren,rabbitmq,garagemq' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -102,8 +104,11 @@ function parse() {
     maxInFlight: num('max-inflight', values['max-inflight']!, 1),
     timeoutMs: (values.timeout ? num('timeout', values.timeout, 1) : duration * 3 + 20) * 1000,
     stallMs: num('stall', values.stall!, 1) * 1000,
+    noDelay: !values.nagle,
   };
-  return { url: values.url, compare: values.compare!, runs: num('runs', values.runs!, 1), json: values.json!, loads, opts };
+  const brokers = values.brokers!.split(',').map((b) => b.trim().toLowerCase());
+  for (const b of brokers) if (!['warren', 'rabbitmq', 'garagemq'].includes(b)) throw new Error(`unknown broker ${b}`);
+  return { url: values.url, compare: values.compare!, brokers, runs: num('runs', values.runs!, 1), json: values.json!, loads, opts };
 }
 
 function readHelp(): string {
@@ -122,6 +127,8 @@ function readHelp(): string {
   --max-inflight N      throughput loads: max published but not yet consumed (10000)
   --timeout S           hard limit per run (3 x duration + 20)
   --stall S             a run without progress for S seconds is reported as hung (10)
+  --nagle               keep amqplib's default (Nagle on); by default the harness sets TCP_NODELAY
+  --brokers LIST        with --compare: subset of warren,rabbitmq,garagemq (all)
 `;
 }
 
@@ -184,7 +191,8 @@ function printText(reports: BrokerReport[], cfg: ReturnType<typeof parse>, machi
   out.push(
     `Settings: ${cfg.runs} run(s) × ${o.durationMs / 1000} s per load; one amqplib connection per run (publisher + consumer channel); ` +
       `prefetch ${o.prefetch}; ack ${o.ackEvery === 1 ? 'each message' : `multiple every ${o.ackEvery}`}; ` +
-      `confirm window ${o.confirmWindow}; max in flight ${o.maxInFlight}; latency rate ${o.rate} msg/s`,
+      `confirm window ${o.confirmWindow}; max in flight ${o.maxInFlight}; latency rate ${o.rate} msg/s; ` +
+      `TCP_NODELAY ${o.noDelay ? 'on' : 'off (Nagle)'}`,
   );
   out.push('Figures: median (min–max) over runs; msg/s higher is better, latency ms lower is better.');
   out.push('');
@@ -227,7 +235,7 @@ async function main(): Promise<number> {
           { name: 'Warren', start: () => startEmbedded() },
           { name: 'RabbitMQ', start: () => startRabbitMQ() },
           { name: 'GarageMQ', start: () => startGarageMQ() },
-        ]
+        ].filter((t) => cfg.brokers.includes(t.name.toLowerCase()))
       : [{ name: 'Warren', start: () => startEmbedded() }];
 
   const reports: BrokerReport[] = [];

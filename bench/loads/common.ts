@@ -23,6 +23,8 @@ export interface LoadOptions {
   timeoutMs: number;
   /** a run that makes no progress for this long is declared hung */
   stallMs: number;
+  /** TCP_NODELAY on the client socket (amqplib's default is Nagle on) */
+  noDelay: boolean;
 }
 
 export type Status = 'ok' | 'timeout' | 'hung' | 'error';
@@ -85,8 +87,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-export async function connect(url: string, timeoutMs = 10_000): Promise<ChannelModel> {
-  const conn = await withTimeout(amqp.connect(url, { timeout: timeoutMs }), timeoutMs, 'connect');
+export async function connect(url: string, timeoutMs = 10_000, noDelay = true): Promise<ChannelModel> {
+  const conn = await withTimeout(amqp.connect(url, { timeout: timeoutMs, noDelay }), timeoutMs, 'connect');
   conn.on('error', () => {}); // reported through the run's failure path, never as an uncaught event
   return conn;
 }
@@ -128,7 +130,7 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
   const queues: string[] = [];
   let conn: ChannelModel;
   try {
-    conn = await connect(opts.url);
+    conn = await connect(opts.url, 10_000, opts.noDelay);
   } catch (err) {
     return { status: err instanceof LoadFailure ? err.status : 'error', detail: message(err) };
   }
@@ -138,6 +140,7 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
   failed.catch(() => {});
   conn.on('close', (err?: Error) => fail(new LoadFailure('error', `connection closed: ${err ? message(err) : 'by broker'}`)));
 
+  const channels: Channel[] = [];
   let lastProgress = Date.now();
   const ctx: LoadContext = {
     conn,
@@ -151,16 +154,19 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
       await ch.assertQueue(name, { durable, autoDelete: false, exclusive: false });
       queues.push(name);
       await ch.close();
+      channels.splice(channels.indexOf(ch), 1);
       return name;
     },
     async channel() {
       const ch = await conn.createChannel();
       ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      channels.push(ch);
       return ch;
     },
     async confirmChannel() {
       const ch = await conn.createConfirmChannel();
       ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      channels.push(ch);
       return ch;
     },
   };
@@ -183,7 +189,14 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
   }
 
   if (result.status === 'ok') {
-    const cleanupError = await deleteQueues(conn, queues);
+    // Close the load's channels first (cancelling its consumers), then delete its queues.
+    let cleanupError: string | undefined;
+    try {
+      for (const ch of channels) await withTimeout(ch.close(), 5_000, 'channel.close');
+    } catch (err) {
+      cleanupError = message(err);
+    }
+    cleanupError ??= await deleteQueues(conn, queues);
     await closeQuietly(conn);
     if (cleanupError) result.detail = `queue cleanup failed: ${cleanupError}`;
   } else {
