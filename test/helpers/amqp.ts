@@ -122,6 +122,20 @@ export async function expectConnectionClose(conn: Conn, p: Promise<unknown>, tim
   return closed(conn, timeoutMs)
 }
 
+/**
+ * Expect `p` to fail because the server closed channel `ch`; resolves with the channel.close
+ * reply from the channel's 'error' event (amqplib's basic.get rejects without code/message).
+ */
+export async function expectChannelClose(ch: Channel, p: Promise<unknown>, timeoutMs = 5000): Promise<CloseInfo> {
+  await withTimeout(p, timeoutMs, 'expected channel close').then(
+    () => {
+      throw new Error('expected the operation to fail with a channel close, but it succeeded')
+    },
+    () => undefined,
+  )
+  return closed(ch, timeoutMs)
+}
+
 /** Collects names to delete after a test (shared RabbitMQ hygiene). */
 export class Cleanup {
   queues = new Set<string>()
