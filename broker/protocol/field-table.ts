@@ -199,9 +199,12 @@ export function writeLongstrBuffer(buf: Buffer, off: number, b: Uint8Array): num
   return off + 4 + b.length
 }
 
-/** Unsigned 64-bit from a non-negative safe integer (delivery tags, timestamps, body sizes). */
+/**
+ * Unsigned 64-bit from a non-negative integer number (delivery tags, timestamps, body sizes): exact up to 2^53, and
+ * accepted up to 2^64 so that whatever Reader.longlong() decoded can be written back.
+ */
 export function writeLonglong(buf: Buffer, off: number, v: number): number {
-  if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER) || Math.floor(v) !== v) {
+  if (!(v >= 0 && v < 18446744073709551616) || Math.floor(v) !== v) {
     throw new RangeError(`not an unsigned 64-bit integer: ${v}`)
   }
   const hi = Math.floor(v / TWO_32)
