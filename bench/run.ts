@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { machineInfo } from './machine';
+import { startCpu } from './cpu';
 import { summarize, type Summary } from './stats';
 import { fmtNumber, fmtRatio, table } from './format';
 import { type Load, type LoadOptions, type LoadResult, probeServer, runLoad, message } from './loads/common';
@@ -141,12 +142,16 @@ async function measure(handle: BrokerHandle, report: BrokerReport, cfg: ReturnTy
   for (const load of cfg.loads) {
     const runs: LoadResult[] = [];
     for (let i = 0; i < cfg.runs; i++) {
+      const cpu = startCpu(handle.pgid);
       const r = await runLoad(load, { ...cfg.opts, url: handle.url });
+      r.cpu = cpu();
       runs.push(r);
       const figures = r.metrics
         ? load.metrics.map((m) => `${m.key}=${fmtNumber(r.metrics![m.key], m.unit)}`).join(' ')
         : '';
-      log(`  ${load.name} run ${i + 1}/${cfg.runs}: ${r.status} ${figures}${r.detail ? ` (${r.detail})` : ''}`);
+      const c = r.cpu;
+      const cpuText = `cpu cores: client ${c.clientCores}, broker ${Number.isFinite(c.brokerCores) ? c.brokerCores : '?'}, other ${c.otherCores}`;
+      log(`  ${load.name} run ${i + 1}/${cfg.runs}: ${r.status} ${figures} [${cpuText}]${r.detail ? ` (${r.detail})` : ''}`);
       if (r.status === 'hung' || r.status === 'timeout') {
         log(`  ${load.name}: skipping remaining runs after ${r.status}`);
         break;
@@ -170,6 +175,10 @@ function summarizeLoad(load: Load, runs: LoadResult[], wanted: number): LoadRepo
       return { ...m, summary: summarize(values), values };
     }),
   };
+}
+
+function fmtCores(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(2) : '?';
 }
 
 function cell(lr: LoadReport | undefined, m: MetricResult | undefined, withRange: boolean): string {
@@ -222,6 +231,19 @@ function printText(reports: BrokerReport[], cfg: ReturnType<typeof parse>, machi
   const header = ['metric', ...reports.map((r) => r.name)];
   if (compare && warren) header.push(...others.map((r) => `Warren/${r.name}`));
   out.push(table(header, rows));
+  out.push('');
+  for (const r of reports) {
+    for (const lr of r.loads) {
+      const cpus = lr.runs.map((x) => x.cpu).filter((x) => x !== undefined);
+      if (cpus.length === 0) continue;
+      const med = (k: 'clientCores' | 'brokerCores' | 'otherCores') => fmtCores(summarize(cpus.map((x) => x[k])).median);
+      const noisy = Math.max(...cpus.map((x) => x.otherCores));
+      out.push(
+        `CPU ${r.name} ${lr.load}: client ${med('clientCores')}, broker ${med('brokerCores')}, other processes ${med('otherCores')} cores` +
+          (noisy > 0.3 ? `  <- other processes used up to ${noisy} cores: figures may be disturbed` : ''),
+      );
+    }
+  }
   process.stdout.write(out.join('\n') + '\n');
 }
 

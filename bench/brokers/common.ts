@@ -12,6 +12,8 @@ import { connect, closeQuietly, sleep } from '../loads/common';
 export interface BrokerHandle {
   name: string;
   url: string;
+  /** process group of the broker's processes, for CPU accounting (brokers started here) */
+  pgid?: number;
   stop(): Promise<void>;
 }
 

@@ -22,7 +22,7 @@ export async function startEmbedded(timeoutMs = 60_000): Promise<BrokerHandle> {
     dir.remove();
   };
   // register before waiting, so Ctrl-C during start-up still stops it
-  const handle = track({ name: 'Warren', url: '', stop });
+  const handle = track({ name: 'Warren', url: '', pgid: child.pid, stop });
   try {
     const port = await portFromOutput(child, timeoutMs, log);
     handle.url = `amqp://guest:guest@127.0.0.1:${port}`;

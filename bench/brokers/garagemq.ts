@@ -19,7 +19,7 @@ export async function startGarageMQ(timeoutMs = 30_000): Promise<BrokerHandle> {
     await killGroup(child, 10_000);
     dir.remove();
   };
-  const handle = track({ name: 'GarageMQ', url: `amqp://guest:guest@127.0.0.1:${port}`, stop });
+  const handle = track({ name: 'GarageMQ', url: `amqp://guest:guest@127.0.0.1:${port}`, pgid: child.pid, stop });
   try {
     await waitForAmqp(handle.url, child, timeoutMs, log);
     return handle;

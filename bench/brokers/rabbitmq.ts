@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { processGroupOf } from '../cpu';
 import { type BrokerHandle, freePort, killGroup, spawnGroup, tail, tempDir, track, waitForAmqp } from './common';
 
 const run = promisify(execFile);
@@ -39,7 +40,7 @@ export async function startRabbitMQ(timeoutMs = 90_000): Promise<BrokerHandle> {
 
   const stop = async () => {
     try {
-      await run('rabbitmqctl', ['-n', node, 'stop'], { timeout: 30_000 });
+      await run('rabbitmqctl', ['-n', node, 'stop', p('rabbit.pid')], { timeout: 30_000 });
     } catch {
       /* fall through to signals */
     }
@@ -47,9 +48,11 @@ export async function startRabbitMQ(timeoutMs = 90_000): Promise<BrokerHandle> {
     await killGroup(child, 10_000);
     dir.remove();
   };
-  const handle = track({ name: 'RabbitMQ', url: `amqp://guest:guest@127.0.0.1:${port}`, stop });
+  const handle = track({ name: 'RabbitMQ', url: `amqp://guest:guest@127.0.0.1:${port}`, pgid: child.pid, stop });
   try {
     await waitForAmqp(handle.url, child, timeoutMs, log);
+    // `su` puts the Erlang VM in a session of its own: account CPU to the VM's process group
+    handle.pgid = processGroupOf(beamPid(p('rabbit.pid'))) ?? handle.pgid;
     return handle;
   } catch (err) {
     await handle.stop();
@@ -57,12 +60,20 @@ export async function startRabbitMQ(timeoutMs = 90_000): Promise<BrokerHandle> {
   }
 }
 
+function beamPid(pidFile: string): number {
+  try {
+    return Number(readFileSync(pidFile, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** If rabbitmqctl could not stop it, kill the Erlang VM by the pid it wrote. */
 function killBeam(pidFile: string): void {
+  const pid = beamPid(pidFile);
   try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (pid > 0) process.kill(pid, 'SIGKILL');
   } catch {
-    /* no pid file, or already gone */
+    /* already gone */
   }
 }

@@ -44,6 +44,8 @@ export interface LoadOutcome {
 export interface LoadResult extends Partial<LoadOutcome> {
   status: Status;
   detail?: string;
+  /** cores used during the run: client, broker (if started here), everything else */
+  cpu?: { clientCores: number; brokerCores: number; otherCores: number };
 }
 
 export interface LoadContext {
