@@ -12,6 +12,8 @@ export interface EmbeddedBrokerOptions {
   nodePath: string
   /** absolute path of the built broker host script (out/main/broker-host.js) */
   hostScript: string
+  /** extra arguments for node before the script (tests run the TypeScript source with ['--import', 'tsx']) */
+  nodeArgs?: string[]
   port: number
   host: string
   /** undefined = in-memory store */
@@ -99,7 +101,7 @@ export class EmbeddedBroker {
 
   private spawnHost(): Promise<BrokerStatus> {
     const o = this.options
-    const args = [o.hostScript, '--port', String(o.port), '--host', o.host]
+    const args = [...(o.nodeArgs ?? []), o.hostScript, '--port', String(o.port), '--host', o.host]
     if (o.dataDir !== undefined) args.push('--data', o.dataDir)
     if (o.heartbeat !== undefined) args.push('--heartbeat', String(o.heartbeat))
     const env = { ...(o.env ?? process.env) }
