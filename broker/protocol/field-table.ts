@@ -502,7 +502,7 @@ export class Reader {
   ) {}
 
   truncated(): never {
-    throw new ProtocolError(FRAME_ERROR, `FRAME_ERROR - truncated: needed more than the ${this.end - this.pos} remaining octets`)
+    throw new ProtocolError(FRAME_ERROR, 'FRAME_ERROR - truncated arguments')
   }
 
   octet(): number {
