@@ -142,6 +142,7 @@ async function measure(handle: BrokerHandle, report: BrokerReport, cfg: ReturnTy
   for (const load of cfg.loads) {
     const runs: LoadResult[] = [];
     for (let i = 0; i < cfg.runs; i++) {
+      if (stopping) throw new Error('interrupted');
       const cpu = startCpu(handle.pgid);
       const r = await runLoad(load, { ...cfg.opts, url: handle.url });
       r.cpu = cpu();
@@ -262,6 +263,7 @@ async function main(): Promise<number> {
 
   const reports: BrokerReport[] = [];
   for (const t of targets) {
+    if (stopping) break;
     const report: BrokerReport = { name: t.name, loads: [] };
     reports.push(report);
     let handle: BrokerHandle | undefined;
@@ -320,10 +322,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 main()
   .then(async (code) => {
+    if (stopping) return; // the signal handler stops the brokers and exits
     await stopAll();
     process.exit(code);
   })
   .catch(async (err) => {
+    if (stopping) return;
     log(`bench: ${message(err)}`);
     await stopAll();
     process.exit(2);
