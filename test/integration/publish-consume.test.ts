@@ -21,7 +21,7 @@ describe('publish', () => {
     await ch.waitForConfirms()
     expect(returned).toHaveLength(1)
     const r = returned[0]!
-    expect(r.fields).toMatchObject({ replyCode: 312, replyText: 'NO_ROUTE', exchange: x, routingKey: 'nobody' })
+    expect(r.fields as unknown as Record<string, unknown>).toMatchObject({ replyCode: 312, replyText: 'NO_ROUTE', exchange: x, routingKey: 'nobody' })
     expect(r.content.toString()).toBe('bounce')
     expect(r.properties.messageId).toBe('m-1')
     expect(r.properties.headers).toMatchObject({ h: 'v' })
@@ -32,8 +32,8 @@ describe('publish', () => {
     const got = new Promise<Message>((res) => ch.once('return', res))
     ch.publish('', uniq('no-such-queue'), Buffer.from('x'), { mandatory: true })
     const r = await withTimeout(got, 3000)
-    expect(r.fields.replyCode).toBe(312)
-    expect(r.fields.replyText).toBe('NO_ROUTE')
+    expect((r.fields as unknown as { replyCode: number }).replyCode).toBe(312)
+    expect((r.fields as unknown as { replyText: string }).replyText).toBe("NO_ROUTE")
   })
 
   it('mandatory + routable is not returned', async () => {
