@@ -109,7 +109,7 @@ return {
     ),
     deleteExchange: db.prepare('DELETE FROM exchanges WHERE vhost = ? AND name = ?'),
     deleteExchangeBindings: db.prepare(
-      "DELETE FROM bindings WHERE vhost = ?1 AND (source = ?2 OR (destination_type = 'exchange' AND destination = ?2))",
+      "DELETE FROM bindings WHERE vhost = @vhost AND (source = @name OR (destination_type = 'exchange' AND destination = @name))",
     ),
 
     saveQueue: db.prepare('INSERT OR REPLACE INTO queues (vhost, name, auto_delete, arguments) VALUES (?, ?, ?, ?)'),
@@ -358,7 +358,7 @@ class SqliteStore implements Store {
 
   deleteExchange(vhost: string, name: string): void {
     this.push(() => {
-      this.s.deleteExchangeBindings.run(vhost, name)
+      this.s.deleteExchangeBindings.run({ vhost, name })
       this.s.deleteExchange.run(vhost, name)
     })
   }
@@ -710,11 +710,13 @@ class SqliteStore implements Store {
     }
 
     // committed messages: drop their entries, and the bodies losing their last reference
+    let live = 0
     const orphaned: number[] = []
     if (!state.purged) {
       const ids = this.s.queueEntryIds.all(vhost, name) as number[]
       for (const id of ids) {
-        if (state.removed?.has(id)) continue
+        if (state.removed?.has(id)) continue // its delete is already queued
+        live++
         if (this.release(id) === 0) orphaned.push(id)
       }
     }
@@ -723,10 +725,12 @@ class SqliteStore implements Store {
     state.removed = null
     state.delivered = null
     this.overlay(state)
-    this.push(() => {
-      this.s.purgeEntries.run(vhost, name)
-      for (const id of orphaned) this.s.deleteMessage.run(id)
-    })
+    if (live > 0) {
+      this.push(() => {
+        this.s.purgeEntries.run(vhost, name)
+        for (const id of orphaned) this.s.deleteMessage.run(id)
+      })
+    }
   }
 }
 
