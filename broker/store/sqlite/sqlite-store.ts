@@ -66,6 +66,45 @@ interface MessageRow {
   delivered: number
 }
 
+interface VhostRow {
+  name: string
+  description: string
+  tags: string
+  default_queue_type: string | null
+}
+
+interface UserRow {
+  name: string
+  password_hash: string
+  hashing_algorithm: string
+  tags: string
+}
+
+interface ExchangeRow {
+  vhost: string
+  name: string
+  type: string
+  auto_delete: number
+  internal: number
+  arguments: Buffer
+}
+
+interface QueueRow {
+  vhost: string
+  name: string
+  auto_delete: number
+  arguments: Buffer
+}
+
+interface BindingRow {
+  vhost: string
+  source: string
+  destination_type: 'queue' | 'exchange'
+  destination: string
+  routing_key: string
+  arguments: Buffer
+}
+
 /** Length-prefixed, so no two (vhost, name) pairs share a key whatever characters they hold. */
 function queueKey(vhost: string, name: string): string {
   return `${vhost.length}:${vhost}${name}`
@@ -261,25 +300,25 @@ class SqliteStore implements Store {
     if (this.liveOps > 0) this.commit(false)
     const s = this.s
     return {
-      vhosts: (s.allVhosts.all() as Array<Record<string, any>>).map((r) => {
+      vhosts: (s.allVhosts.all() as VhostRow[]).map((r) => {
         const vhost: VhostRecord = { name: r.name, description: r.description, tags: parseTags(r.tags) }
         if (r.default_queue_type != null) vhost.defaultQueueType = r.default_queue_type
         return vhost
       }),
-      users: (s.allUsers.all() as Array<Record<string, any>>).map((r) => ({
+      users: (s.allUsers.all() as UserRow[]).map((r) => ({
         name: r.name,
         passwordHash: r.password_hash,
         hashingAlgorithm: r.hashing_algorithm,
         tags: parseTags(r.tags),
       })),
-      permissions: (s.allPermissions.all() as Array<Record<string, any>>).map((r) => ({
+      permissions: (s.allPermissions.all() as PermissionRecord[]).map((r) => ({
         user: r.user,
         vhost: r.vhost,
         configure: r.configure,
         write: r.write,
         read: r.read,
       })),
-      exchanges: (s.allExchanges.all() as Array<Record<string, any>>).map((r) => ({
+      exchanges: (s.allExchanges.all() as ExchangeRow[]).map((r) => ({
         vhost: r.vhost,
         name: r.name,
         type: r.type,
@@ -287,13 +326,13 @@ class SqliteStore implements Store {
         internal: r.internal === 1,
         arguments: r.arguments,
       })),
-      queues: (s.allQueues.all() as Array<Record<string, any>>).map((r) => ({
+      queues: (s.allQueues.all() as QueueRow[]).map((r) => ({
         vhost: r.vhost,
         name: r.name,
         autoDelete: r.auto_delete === 1,
         arguments: r.arguments,
       })),
-      bindings: (s.allBindings.all() as Array<Record<string, any>>).map((r) => ({
+      bindings: (s.allBindings.all() as BindingRow[]).map((r) => ({
         vhost: r.vhost,
         source: r.source,
         destination: r.destination,
