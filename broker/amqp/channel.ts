@@ -5,7 +5,7 @@ import type { Exchange } from '../core/exchange'
 import type { QueueEntry } from '../core/message'
 import type { Consumer, Queue } from '../core/queue'
 import type { Actor, IncomingMessage, Vhost } from '../core/vhost'
-import type { AmqpConnection } from './connection'
+import { EXPECTED_METHOD_FRAME, type AmqpConnection } from './connection'
 
 const BASIC_CLASS = 60
 
@@ -144,37 +144,37 @@ export class AmqpChannel {
       case 'exchange.declare': {
         const a = method.args
         this.vhost.declareExchange(this.actor, { name: a.exchange, type: a.type, durable: a.durable, autoDelete: a.autoDelete, internal: a.internal, arguments: a.arguments }, a.passive)
-        if (!a.nowait) send('exchange.declare-ok', {})
+        if (!a.noWait) send('exchange.declare-ok', {})
         return
       }
       case 'exchange.delete':
         this.vhost.deleteExchange(this.actor, method.args.exchange, method.args.ifUnused)
         this.cachedExchange = undefined
-        if (!method.args.nowait) send('exchange.delete-ok', {})
+        if (!method.args.noWait) send('exchange.delete-ok', {})
         return
       case 'exchange.bind': {
         const a = method.args
         this.vhost.bindExchange(this.actor, a.destination, a.source, a.routingKey, a.arguments)
-        if (!a.nowait) send('exchange.bind-ok', {})
+        if (!a.noWait) send('exchange.bind-ok', {})
         return
       }
       case 'exchange.unbind': {
         const a = method.args
         this.vhost.unbindExchange(this.actor, a.destination, a.source, a.routingKey, a.arguments)
-        if (!a.nowait) send('exchange.unbind-ok', {})
+        if (!a.noWait) send('exchange.unbind-ok', {})
         return
       }
 
       case 'queue.declare': {
         const a = method.args
         const queue = this.vhost.declareQueue(this.actor, { name: a.queue, durable: a.durable, exclusive: a.exclusive, autoDelete: a.autoDelete, arguments: a.arguments }, a.passive)
-        if (!a.nowait) send('queue.declare-ok', { queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount })
+        if (!a.noWait) send('queue.declare-ok', { queue: queue.name, messageCount: queue.messageCount, consumerCount: queue.consumerCount })
         return
       }
       case 'queue.bind': {
         const a = method.args
         this.vhost.bindQueue(this.actor, a.queue, a.exchange, a.routingKey, a.arguments)
-        if (!a.nowait) send('queue.bind-ok', {})
+        if (!a.noWait) send('queue.bind-ok', {})
         return
       }
       case 'queue.unbind': {
@@ -184,13 +184,13 @@ export class AmqpChannel {
       }
       case 'queue.purge': {
         const messageCount = this.vhost.purgeQueue(this.actor, method.args.queue)
-        if (!method.args.nowait) send('queue.purge-ok', { messageCount })
+        if (!method.args.noWait) send('queue.purge-ok', { messageCount })
         return
       }
       case 'queue.delete': {
         const a = method.args
         const messageCount = this.vhost.deleteQueue(this.actor, a.queue, { ifUnused: a.ifUnused, ifEmpty: a.ifEmpty })
-        if (!a.nowait) send('queue.delete-ok', { messageCount })
+        if (!a.noWait) send('queue.delete-ok', { messageCount })
         return
       }
 
@@ -209,7 +209,7 @@ export class AmqpChannel {
         const consumer = this.consumers.get(method.args.consumerTag)
         if (consumer) this.removeConsumer(consumer)
         // cancelling an unknown consumer tag is not an error (RabbitMQ)
-        if (!method.args.nowait) send('basic.cancel-ok', { consumerTag: method.args.consumerTag })
+        if (!method.args.noWait) send('basic.cancel-ok', { consumerTag: method.args.consumerTag })
         return
       }
       case 'basic.publish':
@@ -261,11 +261,12 @@ export class AmqpChannel {
   onContentHeader(payload: Buffer): void {
     if (this.closing) return
     const pending = this.pending
-    if (!pending || pending.bodySize >= 0) throw unexpectedFrame('content header frame without basic.publish')
+    if (!pending || pending.bodySize >= 0) throw unexpectedFrame(EXPECTED_METHOD_FRAME)
     const header = decodeContentHeader(payload)
     if (header.classId !== BASIC_CLASS) throw unexpectedFrame(`content header for class ${header.classId}, expected class ${BASIC_CLASS}`)
-    pending.encodedProperties = header.properties
-    pending.properties = decodeBasicProperties(header.properties)
+    // the header is a view of the socket's read buffer; the message keeps its own copy
+    pending.encodedProperties = Buffer.from(header.properties)
+    pending.properties = decodeBasicProperties(pending.encodedProperties)
     pending.bodySize = header.bodySize
     if (header.bodySize === 0) this.completePublish(pending, Buffer.alloc(0))
   }
@@ -273,7 +274,8 @@ export class AmqpChannel {
   onContentBody(payload: Buffer): void {
     if (this.closing) return
     const pending = this.pending
-    if (!pending || pending.bodySize < 0) throw unexpectedFrame('content body frame without content header')
+    if (!pending) throw unexpectedFrame(EXPECTED_METHOD_FRAME)
+    if (pending.bodySize < 0) throw unexpectedFrame(`expected content header for class ${BASIC_CLASS}, got non content header frame instead`)
     pending.received += payload.length
     if (pending.received > pending.bodySize) throw unexpectedFrame(`content body is ${pending.received} bytes, more than the ${pending.bodySize} announced in the header`)
     if (pending.received === pending.bodySize) {
@@ -291,6 +293,7 @@ export class AmqpChannel {
       if (this.txMode) {
         // resolve the exchange now so a missing one fails the publish, as RabbitMQ does
         this.exchangeFor(pending.args.exchange)
+        this.checkUserId(pending.properties!)
         this.txOperations.push({ kind: 'publish', publish: pending, body })
         return
       }
@@ -298,6 +301,13 @@ export class AmqpChannel {
     } catch (error) {
       if (error instanceof AmqpError && error.scope === 'channel') this.closeWithError(error, pending.method)
       else throw error
+    }
+  }
+
+  /** RabbitMQ validates user-id: a message may only claim the user that published it. */
+  private checkUserId(properties: BasicProperties): void {
+    if (properties.userId !== undefined && properties.userId !== this.connection.user) {
+      throw preconditionFailed(`user_id property set to '${properties.userId}' but authenticated user was '${this.connection.user}'`)
     }
   }
 
@@ -312,6 +322,7 @@ export class AmqpChannel {
   private publish(pending: PendingPublish, body: Buffer): void {
     const { args } = pending
     const exchange = this.exchangeFor(args.exchange)
+    this.checkUserId(pending.properties!)
     const incoming: IncomingMessage = { exchange: args.exchange, routingKey: args.routingKey, properties: pending.properties!, encodedProperties: pending.encodedProperties!, body }
     const result = this.vhost.publish(exchange, incoming)
     if (!result.routed && args.mandatory) {
@@ -382,7 +393,7 @@ export class AmqpChannel {
     }
     const consumer = new ChannelConsumer(this, queue, tag, args.noAck, args.exclusive, this.consumerPrefetch)
     this.consumers.set(tag, consumer)
-    if (!args.nowait) this.connection.sendMethod(this.id, 'basic.consume-ok', { consumerTag: tag })
+    if (!args.noWait) this.connection.sendMethod(this.id, 'basic.consume-ok', { consumerTag: tag })
     queue.addConsumer(consumer)
   }
 
@@ -440,7 +451,7 @@ export class AmqpChannel {
     if (this.consumers.get(consumer.tag) !== consumer) return
     this.consumers.delete(consumer.tag)
     if (!this.closing && this.connection.clientCapability('consumer_cancel_notify')) {
-      this.connection.sendMethod(this.id, 'basic.cancel', { consumerTag: consumer.tag, nowait: true })
+      this.connection.sendMethod(this.id, 'basic.cancel', { consumerTag: consumer.tag, noWait: true })
     }
   }
 

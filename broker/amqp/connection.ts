@@ -54,6 +54,9 @@ const CLOSE_TIMEOUT_MS = 3_000
 
 let nextConnectionNumber = 1
 
+/** RabbitMQ's reply text for a content frame where a method frame was due. */
+export const EXPECTED_METHOD_FRAME = 'expected method frame, got non method frame instead'
+
 /**
  * One client connection: the handshake (AMQP 0-9-1 §2.2.4), heartbeats, frame dispatch to channels and
  * connection-level errors. It reads frames from the socket and writes replies; all state changes go through core.
@@ -183,14 +186,14 @@ export class AmqpConnection {
     if (frame.type === FRAME_METHOD) {
       const method = decodeMethod(frame.payload)
       if (!channel) {
-        if (method.name !== 'channel.open') throw channelScopeViolation(`expected 'channel.open' on channel ${frame.channel}, got '${method.name}'`).withMethod(method)
+        if (method.name !== 'channel.open') throw channelScopeViolation(`expected 'channel.open'`).withMethod(method)
         if (frame.channel > this.channelMax) throw channelScopeViolation(`channel ${frame.channel} is above the negotiated channel_max ${this.channelMax}`).withMethod(method)
         channel = new AmqpChannel(frame.channel, this)
         this.channels.set(frame.channel, channel)
       }
       channel.onMethod(method)
     } else if (frame.type === FRAME_HEADER || frame.type === FRAME_BODY) {
-      if (!channel) throw unexpectedFrame(`content frame on channel ${frame.channel}, which is not open`)
+      if (!channel) throw unexpectedFrame(EXPECTED_METHOD_FRAME)
       if (frame.type === FRAME_HEADER) channel.onContentHeader(frame.payload)
       else channel.onContentBody(frame.payload)
     } else {
@@ -248,7 +251,7 @@ export class AmqpConnection {
     const loopbackOnly = credentials.user === 'guest' && !isLoopback(this.socket.remoteAddress)
     if (!user || loopbackOnly) {
       this.context.logger.warn(`connection ${this.name}: login refused for user '${credentials.user}'${loopbackOnly ? ' (guest is allowed from loopback only)' : ''}`)
-      throw new AmqpError(ReplyCode.ACCESS_REFUSED, `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`, 'connection').withIds(10, 11)
+      throw new AmqpError(ReplyCode.ACCESS_REFUSED, `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`, 'connection')
     }
     this.user = user.name
     this.state = 'awaiting-tune-ok'

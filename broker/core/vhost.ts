@@ -167,8 +167,8 @@ export class Vhost {
   }
 
   private removeExchange(exchange: Exchange): void {
-    for (const binding of [...exchange.bindings.values(), ...exchange.incoming]) this.removeBinding(binding, false)
     this.exchanges.delete(exchange.name)
+    for (const binding of [...exchange.bindings.values(), ...exchange.incoming]) this.removeBinding(binding)
     if (exchange.durable) this.store.deleteExchange(this.name, exchange.name)
   }
 
@@ -245,13 +245,13 @@ export class Vhost {
     this.assertQueueAccess(queue, actor)
     this.authorize(actor, 'configure', 'queue', name)
     if (options.ifUnused && queue.consumerCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} in use`)
-    if (options.ifEmpty && queue.messageCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} is not empty`)
+    if (options.ifEmpty && queue.messageCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} not empty`)
     return this.removeQueue(queue)
   }
 
   private removeQueue(queue: Queue): number {
     if (queue.deleted) return 0
-    for (const binding of [...queue.bindings]) this.removeBinding(binding, false)
+    for (const binding of [...queue.bindings]) this.removeBinding(binding)
     this.queues.delete(queue.name)
     if (queue.durable && !queue.exclusive) this.store.deleteQueue(this.name, queue.name)
     return queue.destroy()
@@ -277,6 +277,8 @@ export class Vhost {
   }
 
   unbindQueue(actor: Actor, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
+    // unbinding from a queue or exchange that does not exist succeeds (RabbitMQ 3.x)
+    if (!this.queues.has(queueName) || !this.exchanges.has(exchangeName)) return
     const { source, destination } = this.bindingEnds(actor, exchangeName, { kind: 'queue', name: queueName })
     this.unbind(source, destination, routingKey, args)
   }
@@ -288,6 +290,7 @@ export class Vhost {
   }
 
   unbindExchange(actor: Actor, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    if (!this.exchanges.has(destinationName) || !this.exchanges.has(sourceName)) return
     const { source, destination } = this.bindingEnds(actor, sourceName, { kind: 'exchange', name: destinationName })
     this.unbind(source, destination, routingKey, args)
   }
@@ -321,17 +324,17 @@ export class Vhost {
   private unbind(source: Exchange, destination: BindingDestination, routingKey: string, args: FieldTable): void {
     const binding = source.bindings.get(this.bindingKey(destination, routingKey, args))
     // unbinding a binding that does not exist is not an error (RabbitMQ 3.x)
-    if (binding) this.removeBinding(binding, true)
+    if (binding) this.removeBinding(binding)
   }
 
-  private removeBinding(binding: Binding, autoDeleteSource: boolean): void {
+  private removeBinding(binding: Binding): void {
     const { source, destination } = binding
     source.removeBinding(binding)
     if (destination.kind === 'queue') destination.queue.bindings.delete(binding)
     else destination.exchange.incoming.delete(binding)
     if (this.isDurableBinding(binding)) this.store.deleteBinding(this.bindingRecord(binding))
-    // an auto-delete exchange goes when its last binding is removed (RabbitMQ)
-    if (source.autoDelete && source.bindings.size === 0 && this.exchanges.get(source.name) === source && autoDeleteSource) this.removeExchange(source)
+    // an auto-delete exchange goes when its last binding is removed, however it goes (RabbitMQ)
+    if (source.autoDelete && source.bindings.size === 0 && this.exchanges.get(source.name) === source) this.removeExchange(source)
   }
 
   private isDurableBinding(binding: Binding): boolean {

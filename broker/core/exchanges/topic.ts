@@ -9,6 +9,9 @@ interface TrieNode {
 
 const newNode = (): TrieNode => ({ children: new Map(), bindings: new Set() })
 
+/** The empty key has no words at all, while "a." has two, the second empty (RabbitMQ's split_topic_key). */
+const wordsOf = (key: string): string[] => (key === '' ? [] : key.split('.'))
+
 /**
  * topic: binding keys are dot-separated words where `*` matches exactly one word and `#` zero or more
  * (AMQP 0-9-1 §3.1.3.3). Bindings live in a trie of words, as in RabbitMQ's rabbit_exchange_type_topic, so routing
@@ -19,7 +22,7 @@ export class TopicRoutingTable implements RoutingTable {
 
   add(binding: Binding): void {
     let node = this.root
-    for (const word of binding.routingKey.split('.')) {
+    for (const word of wordsOf(binding.routingKey)) {
       let child = node.children.get(word)
       if (!child) node.children.set(word, (child = newNode()))
       node = child
@@ -29,7 +32,7 @@ export class TopicRoutingTable implements RoutingTable {
 
   remove(binding: Binding): void {
     const path: TrieNode[] = [this.root]
-    const words = binding.routingKey.split('.')
+    const words = wordsOf(binding.routingKey)
     for (const word of words) {
       const child = path[path.length - 1].children.get(word)
       if (!child) return
@@ -45,7 +48,7 @@ export class TopicRoutingTable implements RoutingTable {
   }
 
   route(routingKey: string, _headers: FieldTable | undefined, matches: Set<Binding>): void {
-    this.match(this.root, routingKey.split('.'), 0, matches)
+    this.match(this.root, wordsOf(routingKey), 0, matches)
   }
 
   private match(node: TrieNode, words: string[], index: number, matches: Set<Binding>): void {
