@@ -4,6 +4,7 @@ import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, notImp
 import type { Exchange } from '../core/exchange'
 import type { QueueEntry } from '../core/message'
 import type { Consumer, Queue } from '../core/queue'
+import { MessageStats } from '../core/stats'
 import type { Actor, IncomingMessage, Vhost } from '../core/vhost'
 import { EXPECTED_METHOD_FRAME, type AmqpConnection } from './connection'
 
@@ -85,6 +86,9 @@ export class AmqpChannel {
   private txOperations: TxOperation[] = []
 
   private cachedExchange: { name: string; exchange: Exchange | undefined } | undefined
+
+  /** management API counters (plain increments; rates are sampled by broker/http) */
+  readonly stats = new MessageStats()
 
   constructor(
     readonly id: number,
@@ -325,6 +329,17 @@ export class AmqpChannel {
     this.checkUserId(pending.properties!)
     const incoming: IncomingMessage = { exchange: args.exchange, routingKey: args.routingKey, properties: pending.properties!, encodedProperties: pending.encodedProperties!, body }
     const result = this.vhost.publish(exchange, incoming)
+    this.stats.publish++
+    if (!result.routed) {
+      const stats = this.vhost.stats
+      if (args.mandatory) {
+        this.stats.returnUnroutable++
+        stats.returnUnroutable++
+      } else {
+        this.stats.dropUnroutable++
+        stats.dropUnroutable++
+      }
+    }
     if (!result.routed && args.mandatory) {
       this.connection.send(
         returnFrames(this.id, { replyCode: ReplyCode.NO_ROUTE, replyText: 'NO_ROUTE', exchange: args.exchange, routingKey: args.routingKey }, pending.encodedProperties!, body, this.connection.frameMax),
@@ -350,6 +365,8 @@ export class AmqpChannel {
     }
     const ackUpTo = this.awaitingCommit.length > 0 ? this.awaitingCommit[0] - 1 : this.publishSeq
     if (ackUpTo > this.confirmedUpTo) {
+      this.stats.confirm += ackUpTo - this.confirmedUpTo
+      this.vhost.stats.confirm += ackUpTo - this.confirmedUpTo
       const multiple = ackUpTo - this.confirmedUpTo > 1
       if (this.nackUpTo > this.confirmedUpTo) this.connection.sendMethod(this.id, 'basic.nack', { deliveryTag: ackUpTo, multiple, requeue: false })
       else this.connection.sendMethod(this.id, 'basic.ack', { deliveryTag: ackUpTo, multiple })
@@ -407,6 +424,9 @@ export class AmqpChannel {
 
   deliver(consumer: ChannelConsumer, queue: Queue, entry: QueueEntry): void {
     const deliveryTag = this.nextDeliveryTag++
+    if (consumer.noAck) this.stats.deliverNoAck++
+    else this.stats.deliver++
+    if (entry.redelivered) this.stats.redeliver++
     if (!consumer.noAck) {
       this.unacked.set(deliveryTag, { queue, entry, consumer })
       consumer.unacked++
@@ -429,10 +449,14 @@ export class AmqpChannel {
     this.vhost.authorize(this.actor, 'read', 'queue', queue.name)
     const entry = queue.take(args.noAck)
     if (!entry) {
+      this.stats.getEmpty++
       this.connection.sendMethod(this.id, 'basic.get-empty', {})
       return
     }
     const deliveryTag = this.nextDeliveryTag++
+    if (args.noAck) this.stats.getNoAck++
+    else this.stats.get++
+    if (entry.redelivered) this.stats.redeliver++
     if (!args.noAck) this.unacked.set(deliveryTag, { queue, entry, consumer: undefined })
     const message = entry.message
     this.connection.send(
@@ -500,6 +524,7 @@ export class AmqpChannel {
   /** ack (requeue undefined), or nack/reject with or without requeue. */
   private settle(tag: number, multiple: boolean, requeue: boolean | undefined, method: AmqpMethod): void {
     const settled = this.collect(tag, multiple, method, true)
+    if (requeue === undefined) this.stats.ack += settled.length
     const requeued = new Map<Queue, QueueEntry[]>()
     for (const [, { queue, entry, consumer }] of settled) {
       if (consumer) {
@@ -532,6 +557,31 @@ export class AmqpChannel {
     for (const [queue, entries] of byQueue) queue.requeue(entries)
   }
 
+  // --- management API -----------------------------------------------------------------------------------------
+
+  /** A snapshot for /api/channels and /api/consumers, computed on request (nothing extra on the hot path). */
+  managementInfo(): ChannelInfo {
+    return {
+      number: this.id,
+      prefetchCount: this.consumerPrefetch,
+      globalPrefetchCount: this.channelPrefetch,
+      unacknowledged: this.unacked.size,
+      confirm: this.confirmMode,
+      transactional: this.txMode,
+      unconfirmed: this.confirmMode ? this.publishSeq - this.confirmedUpTo : 0,
+      uncommittedMessages: this.txOperations.filter((operation) => operation.kind === 'publish').length,
+      uncommittedAcks: this.txOperations.filter((operation) => operation.kind === 'settle').length,
+      flowActive: this.flowActive,
+      consumers: [...this.consumers.values()].map((consumer) => ({
+        tag: consumer.tag,
+        queue: consumer.queue,
+        noAck: consumer.noAck,
+        exclusive: consumer.exclusive,
+        prefetch: consumer.prefetch,
+      })),
+    }
+  }
+
   // --- closing ------------------------------------------------------------------------------------------------
 
   private closeWithError(error: AmqpError, method: AmqpMethod): void {
@@ -562,6 +612,20 @@ export class AmqpChannel {
     this.requeueAll()
     this.txOperations = []
   }
+}
+
+export interface ChannelInfo {
+  number: number
+  prefetchCount: number
+  globalPrefetchCount: number
+  unacknowledged: number
+  confirm: boolean
+  transactional: boolean
+  unconfirmed: number
+  uncommittedMessages: number
+  uncommittedAcks: number
+  flowActive: boolean
+  consumers: { tag: string; queue: Queue; noAck: boolean; exclusive: boolean; prefetch: number }[]
 }
 
 function channelError(explanation: string): AmqpError {

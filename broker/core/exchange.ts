@@ -1,6 +1,7 @@
 import type { FieldTable } from '../protocol'
 import type { Binding } from './binding'
 import type { RoutingTable } from './exchanges'
+import { MessageStats } from './stats'
 
 export interface ExchangeDefinition {
   name: string
@@ -22,6 +23,8 @@ export class Exchange implements ExchangeDefinition {
   readonly bindings = new Map<string, Binding>()
   /** bindings where this exchange is the destination (exchange-to-exchange) */
   readonly incoming = new Set<Binding>()
+  /** management API counters (publish_in / publish_out) */
+  readonly stats = new MessageStats()
 
   constructor(
     definition: ExchangeDefinition,

@@ -5,6 +5,7 @@ import type { Binding } from './binding'
 import type { MemoryAccount } from './memory'
 import type { QueueEntry } from './message'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list'
+import { MessageStats } from './stats'
 
 export interface QueueDefinition {
   name: string
@@ -42,6 +43,8 @@ export class Queue implements QueueDefinition {
   deleted = false
   /** messages delivered and not yet acked, rejected or returned */
   unackedCount = 0
+  /** message_stats of the management API (plain counters; rates are sampled elsewhere) */
+  readonly stats = new MessageStats()
   /** an auto-delete queue goes when its last consumer leaves, but only once it has had one (RabbitMQ) */
   private hadConsumer = false
   private nextConsumer = 0
@@ -82,6 +85,7 @@ export class Queue implements QueueDefinition {
 
   enqueue(entry: QueueEntry): void {
     this.memory.add(entry.message.body.length)
+    this.stats.publish++
     this.ready.push(entry)
     if (this.consumers.length > 0) this.dispatch()
   }
@@ -89,7 +93,13 @@ export class Queue implements QueueDefinition {
   /** basic.get: takes the next message, or undefined when the queue is empty. */
   take(noAck: boolean): QueueEntry | undefined {
     const entry = this.ready.shift()
-    if (!entry) return undefined
+    if (!entry) {
+      this.stats.getEmpty++
+      return undefined
+    }
+    if (noAck) this.stats.getNoAck++
+    else this.stats.get++
+    if (entry.redelivered) this.stats.redeliver++
     if (noAck) this.discard(entry)
     else this.unackedCount++
     return entry
@@ -98,6 +108,7 @@ export class Queue implements QueueDefinition {
   /** The consumer acked a delivered message (or it was rejected without requeue). */
   settle(entry: QueueEntry): void {
     this.unackedCount--
+    this.stats.ack++
     this.discard(entry)
   }
 
@@ -144,6 +155,9 @@ export class Queue implements QueueDefinition {
         const consumer = this.pickConsumer()
         if (!consumer) break
         const entry = this.ready.shift()!
+        if (consumer.noAck) this.stats.deliverNoAck++
+        else this.stats.deliver++
+        if (entry.redelivered) this.stats.redeliver++
         if (consumer.noAck) this.discard(entry)
         else this.unackedCount++
         consumer.deliver(this, entry)

@@ -9,6 +9,7 @@ import { createRoutingTable, headersMatchMode } from './exchanges'
 import type { MemoryAccount } from './memory'
 import { isPersistent, type Message, type QueueEntry } from './message'
 import { Queue, type QueueDefinition, type QueueOwner } from './queue'
+import { MessageStats } from './stats'
 import type { Access, Permission } from './users'
 
 /** Who performs an operation: the user's permissions in this vhost, and the connection (owner of exclusive queues). */
@@ -62,6 +63,11 @@ const isReserved = (name: string) => name.startsWith('amq.')
 export class Vhost {
   readonly exchanges = new Map<string, Exchange>()
   readonly queues = new Map<string, Queue>()
+  /** management API counters: publishes into this vhost, and the default exchange's publish_in/out */
+  readonly stats = new MessageStats()
+  readonly defaultExchangeStats = new MessageStats()
+  /** the counters of deleted queues, so the vhost's totals never go backwards */
+  readonly retiredQueueStats = new MessageStats()
 
   constructor(
     readonly name: string,
@@ -253,6 +259,7 @@ export class Vhost {
     if (queue.deleted) return 0
     for (const binding of [...queue.bindings]) this.removeBinding(binding)
     this.queues.delete(queue.name)
+    this.retiredQueueStats.addFrom(queue.stats)
     if (queue.durable && !queue.exclusive) this.store.deleteQueue(this.name, queue.name)
     return queue.destroy()
   }
@@ -370,7 +377,11 @@ export class Vhost {
   /** Routes a message to its queues (exchange-to-exchange hops included) and enqueues it. */
   publish(exchange: Exchange | undefined, incoming: IncomingMessage): PublishResult {
     const queues = this.route(exchange, incoming.routingKey, incoming.properties.headers)
+    const exchangeStats = exchange ? exchange.stats : this.defaultExchangeStats
+    this.stats.publish++
+    exchangeStats.publishIn++
     if (queues.length === 0) return { routed: false, queues, stored: false }
+    exchangeStats.publishOut++
     const message: Message = {
       id: this.context.nextMessageId(),
       exchange: incoming.exchange,
