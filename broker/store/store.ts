@@ -82,6 +82,35 @@ export interface RecoveredMessage extends StoredMessage {
   redelivered: boolean
 }
 
+/**
+ * A message held by a delayed-message exchange (x-delayed-message) until `dueAt`. Scheduled messages are kept
+ * apart from queue messages: they belong to an exchange, not to queues, and are routed only when they fall due.
+ */
+export interface ScheduledMessage {
+  /** broker-wide message id (the same counter as queue messages, so lastMessageId covers it) */
+  id: number
+  vhost: string
+  exchange: string
+  routingKey: string
+  /** the encoded basic properties, as published */
+  properties: Buffer
+  body: Buffer
+  /** when it falls due, in ms since the epoch */
+  dueAt: number
+}
+
+/** A position in due order: scheduled messages are ordered by (dueAt, id). */
+export interface ScheduledCursor {
+  dueAt: number
+  id: number
+}
+
+/** Scheduled messages of one exchange, or of every exchange of a vhost (exchange omitted). */
+export interface ScheduledScope {
+  vhost: string
+  exchange?: string
+}
+
 export interface Definitions {
   vhosts: VhostRecord[]
   users: UserRecord[]
@@ -126,6 +155,26 @@ export interface Store {
   readMessages(queue: QueueRef, afterId: number, limit: number): RecoveredMessage[]
   /** How many messages a queue holds on disk (committed or queued for commit). */
   countMessages(queue: QueueRef): number
+
+  /** Schedules a message (delayed-message exchanges). The id must be new. */
+  addScheduled(message: ScheduledMessage): void
+  /** Removes a scheduled message (delivered or cancelled); false when there is none with that id. */
+  removeScheduled(id: number): boolean
+  /** Moves a scheduled message to a new due time; false when there is none with that id. */
+  rescheduleScheduled(id: number, dueAt: number): boolean
+  /** One scheduled message (committed or queued for commit), or undefined. */
+  getScheduled(id: number): ScheduledMessage | undefined
+  /**
+   * Scheduled messages in (dueAt, id) order, the first `limit` of them strictly after `after` (from the start when
+   * omitted), optionally only those of one exchange or vhost.
+   */
+  readScheduled(after: ScheduledCursor | undefined, limit: number, scope?: ScheduledScope): ScheduledMessage[]
+  /** How many messages one exchange (or, without exchange, one vhost) has scheduled. */
+  countScheduled(vhost: string, exchange?: string): number
+  /** Drops every scheduled message of an exchange (or, without exchange, of a vhost); returns how many. */
+  dropScheduled(vhost: string, exchange?: string): number
+  /** Every (vhost, exchange) that has scheduled messages, with its count (recovery drops orphans with it). */
+  scheduledExchanges(): Array<{ vhost: string; exchange: string; count: number }>
 
   /** Calls cb once every write queued before this call is committed (or with the error if the commit failed). */
   whenCommitted(cb: (error?: Error) => void): void

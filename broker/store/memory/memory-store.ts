@@ -6,11 +6,15 @@ import type {
   QueueRecord,
   QueueRef,
   RecoveredMessage,
+  ScheduledCursor,
+  ScheduledMessage,
+  ScheduledScope,
   Store,
   StoredMessage,
   UserRecord,
   VhostRecord,
 } from '../store'
+import { MemoryScheduled } from './memory-scheduled'
 
 /** Length-prefixed, so no two (vhost, name) pairs share a key whatever characters they hold. */
 function queueKey(vhost: string, name: string): string {
@@ -82,6 +86,7 @@ class MemoryStore implements Store {
 
   private readonly messages = new Map<number, MessageSlot>()
   private readonly queues = new Map<string, QueueMessages>()
+  private readonly scheduled = new MemoryScheduled()
 
   get lastMessageId(): number {
     return this.maxMessageId
@@ -231,6 +236,47 @@ class MemoryStore implements Store {
   countMessages(queue: QueueRef): number {
     this.assertOpen()
     return this.queues.get(queueKey(queue.vhost, queue.name))?.entries.size ?? 0
+  }
+
+  addScheduled(message: ScheduledMessage): void {
+    this.assertOpen()
+    this.scheduled.add(message)
+    if (message.id > this.maxMessageId) this.maxMessageId = message.id
+  }
+
+  removeScheduled(id: number): boolean {
+    this.assertOpen()
+    return this.scheduled.remove(id)
+  }
+
+  rescheduleScheduled(id: number, dueAt: number): boolean {
+    this.assertOpen()
+    return this.scheduled.reschedule(id, dueAt)
+  }
+
+  getScheduled(id: number): ScheduledMessage | undefined {
+    this.assertOpen()
+    return this.scheduled.get(id)
+  }
+
+  readScheduled(after: ScheduledCursor | undefined, limit: number, scope?: ScheduledScope): ScheduledMessage[] {
+    this.assertOpen()
+    return this.scheduled.read(after, limit, scope)
+  }
+
+  countScheduled(vhost: string, exchange?: string): number {
+    this.assertOpen()
+    return this.scheduled.count(vhost, exchange)
+  }
+
+  dropScheduled(vhost: string, exchange?: string): number {
+    this.assertOpen()
+    return this.scheduled.drop(vhost, exchange)
+  }
+
+  scheduledExchanges(): Array<{ vhost: string; exchange: string; count: number }> {
+    this.assertOpen()
+    return this.scheduled.exchanges()
   }
 
   whenCommitted(cb: (error?: Error) => void): void {

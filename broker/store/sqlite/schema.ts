@@ -83,6 +83,22 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) WITHOUT ROWID;
     `)
   },
+  // 2: scheduled messages of delayed-message exchanges (x-delayed-message), read in due order
+  (db) => {
+    db.exec(`
+      CREATE TABLE scheduled (
+        id          INTEGER PRIMARY KEY,
+        vhost       TEXT NOT NULL,
+        exchange    TEXT NOT NULL,
+        routing_key TEXT NOT NULL,
+        properties  BLOB NOT NULL,
+        body        BLOB NOT NULL,
+        due_at      INTEGER NOT NULL
+      );
+      CREATE INDEX scheduled_by_due ON scheduled (due_at, id);
+      CREATE INDEX scheduled_by_exchange ON scheduled (vhost, exchange, due_at, id);
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length

@@ -9,12 +9,16 @@ import type {
   QueueRecord,
   QueueRef,
   RecoveredMessage,
+  ScheduledCursor,
+  ScheduledMessage,
+  ScheduledScope,
   Store,
   StoredMessage,
   UserRecord,
   VhostRecord,
 } from '../store'
 import { migrate } from './schema'
+import { SqliteScheduled } from './sqlite-scheduled'
 
 export interface SqliteStoreOptions {
   /** Directory of the database; created if missing. The database file is `warren.db` in it. */
@@ -232,6 +236,8 @@ class SqliteStore implements Store {
 
   // ---- prepared statements ----
   private readonly s: ReturnType<typeof prepareStatements>
+  /** scheduled messages of delayed-message exchanges */
+  private readonly scheduled: SqliteScheduled
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.directory, { recursive: true })
@@ -254,7 +260,7 @@ class SqliteStore implements Store {
       // A brand-new database has nothing to redeliver; an existing one without the flag did not close cleanly.
       this.previousShutdownWasClean = previousVersion === 0 && clean === undefined ? true : clean === 1
       const storedMax = (meta.get('max_message_id') as number | undefined) ?? 0
-      const tableMax = (db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null) ?? 0
+      const tableMax = Math.max((db.prepare('SELECT max(id) FROM messages').pluck().get() as number | null) ?? 0, SqliteScheduled.maxId(db))
       this.maxMessageId = Math.max(storedMax, tableMax)
       this.persistedMaxId = storedMax
       this.maxIdAtOpen = this.maxMessageId
@@ -279,6 +285,12 @@ class SqliteStore implements Store {
     }
 
     this.s = prepareStatements(db)
+    this.scheduled = new SqliteScheduled(db, {
+      queueWrite: () => this.push(() => this.scheduled.write()),
+      noteId: (id) => {
+        if (id > this.maxMessageId) this.maxMessageId = id
+      },
+    })
 
     const transaction = db.transaction((ops: Array<() => void>) => {
       for (const op of ops) op()
@@ -481,7 +493,9 @@ class SqliteStore implements Store {
       return
     }
     const state = this.queues.get(key)
-    if (!state || !this.committedEntryExists(state, id)) return
+    // No SELECT here: this runs once per ack on the hot path. The core removes each entry exactly once
+    // (QueueEntry.stored is cleared when it does), so the in-memory bookkeeping is enough.
+    if (!state || state.count === 0 || state.purged || !this.refCounts.has(id) || state.removed?.has(id)) return
     state.count--
     this.overlay(state)
     ;(state.removed ??= new Set()).add(id)
@@ -565,6 +579,48 @@ class SqliteStore implements Store {
   countMessages(queue: QueueRef): number {
     this.assertOpen()
     return this.queues.get(queueKey(queue.vhost, queue.name))?.count ?? 0
+  }
+
+  // ---------------------------------------------------------------------------------------------- scheduled
+
+  addScheduled(message: ScheduledMessage): void {
+    this.assertOpen()
+    this.scheduled.add(message)
+  }
+
+  removeScheduled(id: number): boolean {
+    this.assertOpen()
+    return this.scheduled.remove(id)
+  }
+
+  rescheduleScheduled(id: number, dueAt: number): boolean {
+    this.assertOpen()
+    return this.scheduled.reschedule(id, dueAt)
+  }
+
+  getScheduled(id: number): ScheduledMessage | undefined {
+    this.assertOpen()
+    return this.scheduled.get(id)
+  }
+
+  readScheduled(after: ScheduledCursor | undefined, limit: number, scope?: ScheduledScope): ScheduledMessage[] {
+    this.assertOpen()
+    return this.scheduled.read(after, limit, scope)
+  }
+
+  countScheduled(vhost: string, exchange?: string): number {
+    this.assertOpen()
+    return this.scheduled.count(vhost, exchange)
+  }
+
+  dropScheduled(vhost: string, exchange?: string): number {
+    this.assertOpen()
+    return this.scheduled.drop(vhost, exchange)
+  }
+
+  scheduledExchanges(): Array<{ vhost: string; exchange: string; count: number }> {
+    this.assertOpen()
+    return this.scheduled.exchanges()
   }
 
   // ---------------------------------------------------------------------------------------------- commits
@@ -682,6 +738,7 @@ class SqliteStore implements Store {
   private resetBatch(): void {
     this.ops = []
     this.liveOps = 0
+    this.scheduled.reset()
     if (this.pendingAdds.size > 0) this.pendingAdds = new Map()
     for (const state of this.touched) {
       state.purged = false

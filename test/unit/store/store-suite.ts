@@ -6,6 +6,7 @@ import type {
   PermissionRecord,
   QueueRecord,
   QueueRef,
+  ScheduledMessage,
   Store,
   StoredMessage,
   UserRecord,
@@ -26,6 +27,19 @@ export function message(id: number, body = `body ${id}`, extra: Partial<StoredMe
     routingKey: `key.${id}`,
     properties: Buffer.from([0x80, 0x00, id & 0xff]),
     body: Buffer.from(body),
+    ...extra,
+  }
+}
+
+export function scheduled(id: number, dueAt: number, extra: Partial<ScheduledMessage> = {}): ScheduledMessage {
+  return {
+    id,
+    vhost: '/',
+    exchange: 'dx',
+    routingKey: `key.${id}`,
+    properties: Buffer.from([0x20, 0x00, id & 0xff]),
+    body: Buffer.from(`scheduled ${id}`),
+    dueAt,
     ...extra,
   }
 }
@@ -455,6 +469,124 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(() => store.addMessage(message(0), [q1])).toThrow()
       expect(() => store.addMessage(message(1.5), [q1])).toThrow()
       expect(store.countMessages(q1)).toBe(0)
+    })
+
+    describe('scheduled messages (delayed-message exchanges)', () => {
+      const due = (store: Store, after?: { dueAt: number; id: number }, limit = 1000, scope?: { vhost: string; exchange?: string }) =>
+        store.readScheduled(after, limit, scope).map((m) => m.id)
+
+      it('returns them in (dueAt, id) order across committed and queued writes, in pages', async () => {
+        let store = open()
+        store.addScheduled(scheduled(1, 3000))
+        store.addScheduled(scheduled(2, 1000))
+        store.addScheduled(scheduled(3, 2000))
+        await store.flush()
+        store.addScheduled(scheduled(4, 1000)) // same due time as 2: the id breaks the tie
+        store.addScheduled(scheduled(5, 500))
+        expect(due(store)).toEqual([5, 2, 4, 3, 1])
+        expect(due(store, undefined, 2)).toEqual([5, 2])
+        expect(due(store, { dueAt: 1000, id: 2 }, 2)).toEqual([4, 3])
+        expect(due(store, { dueAt: 1000, id: 4 })).toEqual([3, 1])
+        expect(due(store, { dueAt: 3000, id: 1 })).toEqual([])
+        expect(store.getScheduled(4)).toEqual(scheduled(4, 1000))
+        expect(store.getScheduled(1)).toEqual(scheduled(1, 3000))
+        expect(store.getScheduled(99)).toBeUndefined()
+        expect(store.countScheduled('/', 'dx')).toBe(5)
+        expect(store.lastMessageId).toBe(5)
+        store = await cycle(store)
+        expect(store.readScheduled(undefined, 10)).toEqual([5, 2, 4, 3, 1].map((id) => scheduled(id, [3000, 1000, 2000, 1000, 500][id - 1])))
+        expect(store.countScheduled('/', 'dx')).toBe(5)
+        expect(store.lastMessageId).toBe(5)
+      })
+
+      it('removes them, committed or still queued, and counts exactly', async () => {
+        let store = open()
+        for (let id = 1; id <= 4; id++) store.addScheduled(scheduled(id, id * 100))
+        await store.flush()
+        expect(store.removeScheduled(2)).toBe(true)
+        expect(store.removeScheduled(2)).toBe(false)
+        store.addScheduled(scheduled(5, 50))
+        expect(store.removeScheduled(5)).toBe(true) // added and removed in one batch: nothing reaches the disk
+        expect(store.removeScheduled(42)).toBe(false)
+        expect(due(store)).toEqual([1, 3, 4])
+        expect(store.getScheduled(2)).toBeUndefined()
+        expect(store.countScheduled('/', 'dx')).toBe(3)
+        store = await cycle(store)
+        expect(due(store)).toEqual([1, 3, 4])
+        expect(store.countScheduled('/', 'dx')).toBe(3)
+        expect(store.lastMessageId).toBe(5)
+        for (const id of [1, 3, 4]) store.removeScheduled(id)
+        expect(store.countScheduled('/', 'dx')).toBe(0)
+        expect(store.scheduledExchanges()).toEqual([])
+        store = await cycle(store)
+        expect(due(store)).toEqual([])
+      })
+
+      it('moves them to a new due time', async () => {
+        let store = open()
+        for (let id = 1; id <= 3; id++) store.addScheduled(scheduled(id, id * 100))
+        await store.flush()
+        expect(store.rescheduleScheduled(1, 1000)).toBe(true)
+        store.addScheduled(scheduled(4, 400))
+        expect(store.rescheduleScheduled(4, 50)).toBe(true)
+        expect(store.rescheduleScheduled(9, 50)).toBe(false)
+        expect(due(store)).toEqual([4, 2, 3, 1])
+        expect(store.getScheduled(1)?.dueAt).toBe(1000)
+        store = await cycle(store)
+        expect(due(store)).toEqual([4, 2, 3, 1])
+        expect(store.getScheduled(1)).toEqual(scheduled(1, 1000))
+        store.rescheduleScheduled(1, 10)
+        store.removeScheduled(1)
+        expect(due(store)).toEqual([4, 2, 3])
+        store = await cycle(store)
+        expect(due(store)).toEqual([4, 2, 3])
+        expect(store.countScheduled('/', 'dx')).toBe(3)
+      })
+
+      it('reads, counts and drops per exchange and per vhost', async () => {
+        let store = open()
+        store.addScheduled(scheduled(1, 100))
+        store.addScheduled(scheduled(2, 200, { exchange: 'other' }))
+        store.addScheduled(scheduled(3, 300, { vhost: 'v2' }))
+        await store.flush()
+        store.addScheduled(scheduled(4, 50))
+        store.addScheduled(scheduled(5, 60, { exchange: 'other' }))
+        expect(due(store, undefined, 10, { vhost: '/', exchange: 'dx' })).toEqual([4, 1])
+        expect(due(store, { dueAt: 50, id: 4 }, 10, { vhost: '/', exchange: 'dx' })).toEqual([1])
+        expect(due(store, undefined, 10, { vhost: '/' })).toEqual([4, 5, 1, 2])
+        expect(due(store, undefined, 10, { vhost: 'v2', exchange: 'dx' })).toEqual([3])
+        expect(store.countScheduled('/')).toBe(4)
+        expect(store.countScheduled('/', 'other')).toBe(2)
+        const groups = (s: Store) => s.scheduledExchanges().sort((a, b) => (a.vhost + a.exchange < b.vhost + b.exchange ? -1 : 1))
+        expect(groups(store)).toEqual([
+          { vhost: '/', exchange: 'dx', count: 2 },
+          { vhost: '/', exchange: 'other', count: 2 },
+          { vhost: 'v2', exchange: 'dx', count: 1 },
+        ])
+
+        expect(store.dropScheduled('/', 'dx')).toBe(2)
+        store.addScheduled(scheduled(6, 70)) // scheduled after the drop: kept
+        expect(due(store)).toEqual([5, 6, 2, 3])
+        expect(store.getScheduled(1)).toBeUndefined()
+        expect(store.removeScheduled(1)).toBe(false)
+        expect(store.countScheduled('/', 'dx')).toBe(1)
+        store = await cycle(store)
+        expect(due(store)).toEqual([5, 6, 2, 3])
+
+        expect(store.dropScheduled('/')).toBe(3)
+        expect(store.dropScheduled('/')).toBe(0)
+        expect(due(store)).toEqual([3])
+        store = await cycle(store)
+        expect(due(store)).toEqual([3])
+        expect(groups(store)).toEqual([{ vhost: 'v2', exchange: 'dx', count: 1 }])
+      })
+
+      it('rejects invalid ids', () => {
+        const store = open()
+        expect(() => store.addScheduled(scheduled(0, 1))).toThrow()
+        expect(() => store.addScheduled(scheduled(2.5, 1))).toThrow()
+        expect(store.countScheduled('/', 'dx')).toBe(0)
+      })
     })
   })
 }

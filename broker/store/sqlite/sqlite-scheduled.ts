@@ -1,0 +1,266 @@
+import type Database from 'better-sqlite3'
+import type { ScheduledCursor, ScheduledMessage, ScheduledScope } from '../store'
+
+interface ScheduledRow {
+  id: number
+  vhost: string
+  exchange: string
+  routing_key: string
+  properties: Buffer
+  body: Buffer
+  due_at: number
+}
+
+interface Group {
+  vhost: string
+  exchange: string
+  count: number
+}
+
+export interface ScheduledBatchHooks {
+  /** queues one op in the store's pending batch (called at most once per batch) */
+  queueWrite(): void
+  /** a new message id was used */
+  noteId(id: number): void
+}
+
+const groupKey = (vhost: string, exchange: string) => `${vhost.length}:${vhost}${exchange}`
+
+const fromRow = (r: ScheduledRow): ScheduledMessage => ({
+  id: r.id,
+  vhost: r.vhost,
+  exchange: r.exchange,
+  routingKey: r.routing_key,
+  properties: r.properties,
+  body: r.body,
+  dueAt: r.due_at,
+})
+
+const inScope = (m: { vhost: string; exchange: string }, scope: ScheduledScope | undefined) =>
+  !scope || (m.vhost === scope.vhost && (scope.exchange === undefined || m.exchange === scope.exchange))
+
+const compareDue = (a: ScheduledCursor, b: ScheduledCursor) => a.dueAt - b.dueAt || a.id - b.id
+
+/**
+ * The `scheduled` table of warren.db, under the store's group commit. Writes go to an overlay (the batch's view of
+ * each scheduled message it touched: the message as it will be, or null when it goes) and reach SQLite in one op
+ * when the batch commits; reads merge the table with the overlay. Only per-exchange counts live in memory, never
+ * the messages, so a million scheduled messages cost a few rows of RAM.
+ */
+export class SqliteScheduled {
+  private readonly groups = new Map<string, Group>()
+  /** id -> the message as the batch leaves it, or null when the batch removes it */
+  private overlay = new Map<number, ScheduledMessage | null>()
+  /** ids added by the batch (not in the table yet) */
+  private added = new Set<number>()
+  /** scopes dropped by the batch: their rows in the table are logically gone */
+  private dropped: ScheduledScope[] = []
+  private writeQueued = false
+  private readonly s
+
+  constructor(
+    db: Database.Database,
+    private readonly hooks: ScheduledBatchHooks,
+  ) {
+    this.s = {
+      insert: db.prepare(
+        'INSERT OR REPLACE INTO scheduled (id, vhost, exchange, routing_key, properties, body, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateDue: db.prepare('UPDATE scheduled SET due_at = ? WHERE id = ?'),
+      delete: db.prepare('DELETE FROM scheduled WHERE id = ?'),
+      dropExchange: db.prepare('DELETE FROM scheduled WHERE vhost = ? AND exchange = ?'),
+      dropVhost: db.prepare('DELETE FROM scheduled WHERE vhost = ?'),
+      get: db.prepare('SELECT * FROM scheduled WHERE id = ?'),
+      where: db.prepare('SELECT vhost, exchange FROM scheduled WHERE id = ?'),
+      // row values keep the (due_at, id) range on the index
+      readAll: db.prepare('SELECT * FROM scheduled WHERE (due_at, id) > (?, ?) ORDER BY due_at, id'),
+      readExchange: db.prepare(
+        'SELECT * FROM scheduled WHERE vhost = ? AND exchange = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id',
+      ),
+      readVhost: db.prepare('SELECT * FROM scheduled WHERE vhost = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id'),
+    }
+    for (const row of db
+      .prepare('SELECT vhost, exchange, count(*) AS n FROM scheduled GROUP BY vhost, exchange')
+      .iterate() as IterableIterator<{ vhost: string; exchange: string; n: number }>) {
+      this.groups.set(groupKey(row.vhost, row.exchange), { vhost: row.vhost, exchange: row.exchange, count: row.n })
+    }
+  }
+
+  /** The highest id in the table (0 when empty). */
+  static maxId(db: Database.Database): number {
+    return (db.prepare('SELECT max(id) FROM scheduled').pluck().get() as number | null) ?? 0
+  }
+
+  add(message: ScheduledMessage): void {
+    const id = message.id
+    if (!Number.isSafeInteger(id) || id <= 0) throw new RangeError(`message id must be a positive integer, got ${id}`)
+    if (!Number.isFinite(message.dueAt)) throw new RangeError(`dueAt must be a finite number, got ${message.dueAt}`)
+    if (this.overlay.get(id)) throw new Error(`scheduled message ${id} is already stored`)
+    this.hooks.noteId(id)
+    this.overlay.set(id, { ...message, dueAt: Math.round(message.dueAt) })
+    // a committed row removed in this batch and added again is rewritten, not inserted twice: INSERT OR REPLACE
+    this.added.add(id)
+    this.group(message.vhost, message.exchange).count++
+    this.queueWrite()
+  }
+
+  remove(id: number): boolean {
+    const pending = this.overlay.get(id)
+    let current: { vhost: string; exchange: string } | undefined
+    if (pending !== undefined) current = pending ?? undefined
+    else {
+      const row = this.s.where.get(id) as { vhost: string; exchange: string } | undefined
+      current = row && !this.isDropped(row) ? row : undefined
+    }
+    if (!current) return false
+    this.decrement(current.vhost, current.exchange)
+    if (this.added.has(id) && !this.inTable(id)) {
+      this.overlay.delete(id)
+      this.added.delete(id)
+    } else {
+      this.overlay.set(id, null)
+      this.queueWrite()
+    }
+    return true
+  }
+
+  reschedule(id: number, dueAt: number): boolean {
+    if (!Number.isFinite(dueAt)) throw new RangeError(`dueAt must be a finite number, got ${dueAt}`)
+    const current = this.current(id)
+    if (!current) return false
+    this.overlay.set(id, { ...current, dueAt: Math.round(dueAt) })
+    this.queueWrite()
+    return true
+  }
+
+  get(id: number): ScheduledMessage | undefined {
+    const current = this.current(id)
+    return current && { ...current }
+  }
+
+  read(after: ScheduledCursor | undefined, limit: number, scope?: ScheduledScope): ScheduledMessage[] {
+    if (limit <= 0) return []
+    const dueAt = after?.dueAt ?? -Number.MAX_SAFE_INTEGER
+    const afterId = after?.id ?? -1
+    const rows = (
+      scope === undefined
+        ? this.s.readAll.iterate(dueAt, afterId)
+        : scope.exchange === undefined
+          ? this.s.readVhost.iterate(scope.vhost, dueAt, afterId)
+          : this.s.readExchange.iterate(scope.vhost, scope.exchange, dueAt, afterId)
+    ) as IterableIterator<ScheduledRow>
+    const fromTable: ScheduledMessage[] = []
+    for (const row of rows) {
+      if (this.overlay.has(row.id) || this.isDropped(row)) continue
+      fromTable.push(fromRow(row))
+      if (fromTable.length >= limit) break
+    }
+    const fromBatch: ScheduledMessage[] = []
+    for (const message of this.overlay.values()) {
+      if (message && inScope(message, scope) && (!after || compareDue(message, after) > 0)) fromBatch.push({ ...message })
+    }
+    if (fromBatch.length === 0) return fromTable
+    fromBatch.sort(compareDue)
+    const merged: ScheduledMessage[] = []
+    let i = 0
+    let j = 0
+    while (merged.length < limit && (i < fromTable.length || j < fromBatch.length)) {
+      if (j >= fromBatch.length || (i < fromTable.length && compareDue(fromTable[i], fromBatch[j]) < 0)) merged.push(fromTable[i++])
+      else merged.push(fromBatch[j++])
+    }
+    return merged
+  }
+
+  count(vhost: string, exchange?: string): number {
+    if (exchange !== undefined) return this.groups.get(groupKey(vhost, exchange))?.count ?? 0
+    let n = 0
+    for (const group of this.groups.values()) if (group.vhost === vhost) n += group.count
+    return n
+  }
+
+  drop(vhost: string, exchange?: string): number {
+    const scope: ScheduledScope = exchange === undefined ? { vhost } : { vhost, exchange }
+    let n = 0
+    for (const [key, group] of this.groups) {
+      if (!inScope(group, scope)) continue
+      n += group.count
+      this.groups.delete(key)
+    }
+    if (n === 0) return 0
+    for (const [id, message] of this.overlay) {
+      if (!message || !inScope(message, scope)) continue
+      if (this.added.has(id)) {
+        this.added.delete(id)
+        this.overlay.delete(id)
+      } else {
+        this.overlay.set(id, null)
+      }
+    }
+    this.dropped.push(scope)
+    this.queueWrite()
+    return n
+  }
+
+  exchanges(): Array<{ vhost: string; exchange: string; count: number }> {
+    return [...this.groups.values()].filter((g) => g.count > 0).map((g) => ({ ...g }))
+  }
+
+  /** Writes the batch's changes; runs inside the store's commit transaction. */
+  write(): void {
+    for (const scope of this.dropped) {
+      if (scope.exchange === undefined) this.s.dropVhost.run(scope.vhost)
+      else this.s.dropExchange.run(scope.vhost, scope.exchange)
+    }
+    for (const [id, m] of this.overlay) {
+      if (m === null) this.s.delete.run(id)
+      else if (this.added.has(id)) this.s.insert.run(m.id, m.vhost, m.exchange, m.routingKey, m.properties, m.body, m.dueAt)
+      else this.s.updateDue.run(m.dueAt, id)
+    }
+  }
+
+  /** The batch committed: the table now holds everything. */
+  reset(): void {
+    if (this.overlay.size > 0) this.overlay = new Map()
+    if (this.added.size > 0) this.added = new Set()
+    this.dropped = []
+    this.writeQueued = false
+  }
+
+  // ------------------------------------------------------------------------------------------------ helpers
+
+  private queueWrite(): void {
+    if (this.writeQueued) return
+    this.writeQueued = true
+    this.hooks.queueWrite()
+  }
+
+  private group(vhost: string, exchange: string): Group {
+    const key = groupKey(vhost, exchange)
+    let group = this.groups.get(key)
+    if (!group) this.groups.set(key, (group = { vhost, exchange, count: 0 }))
+    return group
+  }
+
+  private decrement(vhost: string, exchange: string): void {
+    const key = groupKey(vhost, exchange)
+    const group = this.groups.get(key)
+    if (group && --group.count <= 0) this.groups.delete(key)
+  }
+
+  private isDropped(m: { vhost: string; exchange: string }): boolean {
+    return this.dropped.length > 0 && this.dropped.some((scope) => inScope(m, scope))
+  }
+
+  private inTable(id: number): boolean {
+    return this.s.where.get(id) !== undefined
+  }
+
+  /** The message as the store logically holds it now (table + batch), or undefined. */
+  private current(id: number): ScheduledMessage | undefined {
+    const pending = this.overlay.get(id)
+    if (pending !== undefined) return pending ?? undefined
+    const row = this.s.get.get(id) as ScheduledRow | undefined
+    if (!row || this.isDropped(row)) return undefined
+    return fromRow(row)
+  }
+}
