@@ -192,6 +192,9 @@ export class Queue implements QueueDefinition {
   /** A message leaves the queue for good. */
   private discard(entry: QueueEntry): void {
     this.memory.remove(entry.message.body.length)
-    if (entry.stored && !this.deleted) this.store.removeMessage(this.ref, entry.message.id)
+    if (entry.stored && !this.deleted) {
+      entry.stored = false
+      this.store.removeMessage(this.ref, entry.message.id)
+    }
   }
 }

@@ -145,7 +145,11 @@ export interface Store {
 
   /** Stores one message for the given durable queues (body once, one entry per queue). */
   addMessage(message: StoredMessage, queues: QueueRef[]): void
-  /** Removes a message from one queue (ack, expiry, drop); its body goes with its last queue entry. */
+  /**
+   * Removes a message from one queue (ack, expiry, drop); its body goes with its last queue entry. The caller removes
+   * each entry it added exactly once (the core clears QueueEntry.stored when it does): this runs once per ack, so
+   * stores need not look the entry up on disk to guard against a second removal.
+   */
   removeMessage(queue: QueueRef, id: number): void
   /** Records that a message has been delivered at least once, so it is redelivered after a restart. */
   markDelivered(queue: QueueRef, id: number): void

@@ -378,8 +378,6 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(store.countMessages(q2)).toBe(5)
       await store.flush()
       store.removeMessage(q1, 1)
-      store.removeMessage(q1, 1)
-      store.removeMessage(q2, 2) // not in q2
       store.addMessage(message(11), [q2])
       expect(store.countMessages(q1)).toBe(9)
       expect(store.countMessages(q2)).toBe(6)
