@@ -75,6 +75,8 @@ export class AmqpConnection {
   user = ''
   vhost: Vhost | undefined
   clientProperties: FieldTable = {}
+  /** the SASL mechanism the client logged in with (shown by the management API) */
+  authMechanism = ''
   private lastReceived = Date.now()
   private lastSent = Date.now()
   private heartbeatTimer: NodeJS.Timeout | undefined
@@ -254,6 +256,7 @@ export class AmqpConnection {
       throw new AmqpError(ReplyCode.ACCESS_REFUSED, `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`, 'connection')
     }
     this.user = user.name
+    this.authMechanism = args.mechanism
     this.state = 'awaiting-tune-ok'
     const { channelMax, frameMax, heartbeat } = this.context.limits
     this.send(methodFrame(0, 'connection.tune', { channelMax, frameMax, heartbeat }))

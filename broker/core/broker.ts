@@ -122,6 +122,13 @@ export class BrokerCore {
     return user
   }
 
+  /** Stores a user whose password is already hashed (definitions import, PUT /api/users with password_hash). */
+  putUserRecord(user: UserRecord): UserRecord {
+    this.users.set(user.name, user)
+    this.store.saveUser(user)
+    return user
+  }
+
   deleteUser(name: string): boolean {
     if (!this.users.delete(name)) return false
     this.permissions.delete(name)
