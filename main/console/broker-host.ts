@@ -7,16 +7,17 @@
  */
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { startBroker, type BrokerHandle } from '../../broker/index'
+import { startBroker, type BrokerHandle, type BrokerOptions } from '../../broker/index'
 import { parseCliOptions } from '../../broker/cli-options'
-import { encodeHostMessage, type HostMessage } from './host-protocol'
+import { encodeHostMessage, splitHttpPort, type HostMessage } from './host-protocol'
 
 function send(message: HostMessage): void {
   process.stdout.write(encodeHostMessage(message))
 }
 
 async function main(): Promise<void> {
-  const parsed = parseCliOptions(process.argv.slice(2))
+  const { httpPort, rest } = splitHttpPort(process.argv.slice(2))
+  const parsed = parseCliOptions(rest)
   if (parsed.kind !== 'run') {
     send({ type: 'fatal', message: parsed.kind === 'error' ? `bad options: ${parsed.message}` : 'broker host takes no --help' })
     process.exit(2)
@@ -27,22 +28,28 @@ async function main(): Promise<void> {
 
   let handle: BrokerHandle
   try {
-    handle = await startBroker({
+    // httpPort: the broker's management HTTP API (broker/http); a broker without it ignores the option
+    const options: BrokerOptions & { httpPort?: number; httpHost?: string } = {
       port,
       host,
       dataDir,
       heartbeat,
+      httpPort,
+      httpHost: host,
       logger: {
         info: (message: string) => send({ type: 'log', level: 'info', message }),
         warn: (message: string) => send({ type: 'log', level: 'warn', message }),
         error: (message: string) => send({ type: 'log', level: 'error', message }),
       },
-    })
+    }
+    handle = await startBroker(options)
   } catch (e) {
     send({ type: 'fatal', message: `broker failed to start: ${e instanceof Error ? e.message : String(e)}` })
     process.exit(1)
   }
-  send({ type: 'ready', host: handle.host, port: handle.port, dataDir: handle.dataDir ?? null, pid: process.pid })
+  const h = handle as BrokerHandle & { httpPort?: number; http?: { port: number } }
+  const actualHttpPort = h.httpPort ?? h.http?.port
+  send({ type: 'ready', host: handle.host, port: handle.port, dataDir: handle.dataDir ?? null, pid: process.pid, ...(actualHttpPort !== undefined ? { httpPort: actualHttpPort } : {}) })
 
   let closing = false
   const shutdown = (): void => {

@@ -16,6 +16,8 @@ export interface EmbeddedBrokerOptions {
   nodeArgs?: string[]
   port: number
   host: string
+  /** port of the broker's management HTTP API; undefined = none */
+  httpPort?: number
   /** undefined = in-memory store */
   dataDir?: string
   heartbeat?: number
@@ -48,6 +50,11 @@ export class EmbeddedBroker {
 
   constructor(private readonly options: EmbeddedBrokerOptions) {
     this.now = options.now ?? Date.now
+  }
+
+  /** Sets the HTTP API port used by the next start (the console picks a free one just before starting). */
+  setHttpPort(port: number | undefined): void {
+    this.options.httpPort = port
   }
 
   /** A snapshot, with uptime computed now. */
@@ -104,6 +111,7 @@ export class EmbeddedBroker {
     const args = [...(o.nodeArgs ?? []), o.hostScript, '--port', String(o.port), '--host', o.host]
     if (o.dataDir !== undefined) args.push('--data', o.dataDir)
     if (o.heartbeat !== undefined) args.push('--heartbeat', String(o.heartbeat))
+    if (o.httpPort !== undefined) args.push('--http-port', String(o.httpPort))
     const env = { ...(o.env ?? process.env) }
     delete env.ELECTRON_RUN_AS_NODE
 
@@ -148,6 +156,7 @@ export class EmbeddedBroker {
               host: m.host,
               port: m.port,
               amqpUrl: amqpUrl(m.host, m.port),
+              ...(m.httpPort !== undefined ? { httpUrl: `http://${m.host === '0.0.0.0' ? '127.0.0.1' : m.host}:${m.httpPort}` } : {}),
               dataDir: m.dataDir ?? undefined,
               pid: m.pid,
             })

@@ -7,7 +7,7 @@
  */
 
 export type HostMessage =
-  | { type: 'ready'; host: string; port: number; dataDir: string | null; pid: number }
+  | { type: 'ready'; host: string; port: number; dataDir: string | null; pid: number; httpPort?: number }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'fatal'; message: string }
   | { type: 'closed' }
@@ -31,7 +31,9 @@ export function parseHostMessage(line: string): HostMessage | undefined {
   switch (m.type) {
     case 'ready':
       if (typeof m.host === 'string' && Number.isInteger(m.port) && (typeof m.dataDir === 'string' || m.dataDir === null) && Number.isInteger(m.pid)) {
-        return { type: 'ready', host: m.host, port: m.port as number, dataDir: m.dataDir, pid: m.pid as number }
+        const ready: HostMessage = { type: 'ready', host: m.host, port: m.port as number, dataDir: m.dataDir, pid: m.pid as number }
+        if (Number.isInteger(m.httpPort)) ready.httpPort = m.httpPort as number
+        return ready
       }
       return undefined
     case 'log':
@@ -67,4 +69,16 @@ export class LineSplitter {
     if (this.buffer !== '') this.onLine(this.buffer)
     this.buffer = ''
   }
+}
+
+/** Takes `--http-port <n>` (the console's own option) out of argv; the rest is the broker CLI's. */
+export function splitHttpPort(argv: string[]): { httpPort: number | undefined; rest: string[] } {
+  const rest: string[] = []
+  let httpPort: number | undefined
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--http-port' && i + 1 < argv.length && /^\d+$/.test(argv[i + 1]!)) {
+      httpPort = Number(argv[++i])
+    } else rest.push(argv[i]!)
+  }
+  return { httpPort, rest }
 }

@@ -2,9 +2,13 @@
  * The console backend: serves the contract in main/contract. No Electron here — the desktop shell (main/shell)
  * passes in paths and forwards events; a future HTTP server would do the same.
  */
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { BrokerStatus, CommandHandlers, EventName, WarrenEvents } from '../contract'
 import { EmbeddedBroker, resolveNodePath } from './embedded-broker'
+import { ProfileStore } from './profiles'
+import { AesGcmSecretBox, type SecretBox } from './secrets'
+import { createConsoleService, type ConsoleService } from './service'
 
 export { EmbeddedBroker, resolveNodePath } from './embedded-broker'
 
@@ -17,6 +21,10 @@ export interface ConsoleOptions {
   port?: number
   /** default 127.0.0.1: the desktop app's broker is for this machine unless asked otherwise ($WARREN_AMQP_HOST) */
   host?: string
+  /** port of the broker's management HTTP API; default: 15672 or the next free one */
+  httpPort?: number
+  /** how profile passwords are sealed (the desktop passes Electron safeStorage); default AES-256-GCM with a key file */
+  secrets?: SecretBox
   env?: NodeJS.ProcessEnv
   emit: <E extends EventName>(event: E, payload: WarrenEvents[E]) => void
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
@@ -25,6 +33,7 @@ export interface ConsoleOptions {
 export interface ConsoleBackend {
   readonly handlers: CommandHandlers
   readonly broker: EmbeddedBroker
+  readonly service: ConsoleService
   /** starts the embedded broker; resolves once it runs or has failed (never rejects) */
   start(): Promise<BrokerStatus>
   stop(): Promise<void>
@@ -37,8 +46,24 @@ function portFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return n <= 65535 ? n : undefined
 }
 
+/** The first port from `start` on that nothing listens on (on `host`). */
+export async function findFreePort(start: number, host = '127.0.0.1', tries = 50): Promise<number> {
+  for (let port = start; port < start + tries && port <= 65535; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, host, () => server.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error(`no free port in ${start}..${start + tries - 1}`)
+}
+
 export function createConsoleBackend(options: ConsoleOptions): ConsoleBackend {
   const env = options.env ?? process.env
+  const secrets = options.secrets ?? AesGcmSecretBox.fromKeyFile(join(options.userDataDir, 'console', 'secret.key'))
+  const profiles = new ProfileStore(join(options.userDataDir, 'console', 'console.db'), secrets, { amqpUrl: '', managementUrl: '' })
+  const service = createConsoleService({ profiles, emit: options.emit, log: options.log })
   const broker = new EmbeddedBroker({
     nodePath: resolveNodePath(env),
     hostScript: options.hostScript,
@@ -48,16 +73,33 @@ export function createConsoleBackend(options: ConsoleOptions): ConsoleBackend {
     env,
     onLog: options.log,
   })
-  broker.onStatusChange((status) => options.emit('broker.statusChanged', status))
+  broker.onStatusChange((status) => {
+    if (status.state === 'running' && status.amqpUrl && status.httpUrl) {
+      profiles.setEmbeddedEndpoints({ amqpUrl: status.amqpUrl, managementUrl: status.httpUrl })
+    }
+    options.emit('broker.statusChanged', status)
+  })
 
   const handlers: CommandHandlers = {
+    ...service.handlers,
     'broker.status': () => broker.status(),
   }
 
   return {
     handlers,
     broker,
-    start: () => broker.start(),
-    stop: () => broker.stop(),
+    service,
+    async start() {
+      const httpPort = options.httpPort ?? (await findFreePort(15672, options.host ?? '127.0.0.1').catch(() => 0))
+      broker.setHttpPort(httpPort || undefined)
+      const status = await broker.start()
+      service.startTicks()
+      return status
+    },
+    async stop() {
+      service.stopTicks()
+      await broker.stop()
+      await service.close()
+    },
   }
 }

@@ -18,8 +18,10 @@
 export interface WarrenError {
   /** stable, machine-readable: e.g. 'UNKNOWN_COMMAND', 'FORBIDDEN', 'BROKER_NOT_RUNNING', 'INTERNAL' */
   code: string
-  /** for humans */
+  /** for humans; for broker errors, the broker's reply text */
   message: string
+  /** the broker's reply code (AMQP reply code or HTTP status), when the error came from the broker */
+  replyCode?: number
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: WarrenError }
@@ -35,8 +37,10 @@ export function err<T = never>(code: string, message: string): Result<T> {
 /** Turns anything thrown into a WarrenError; an Error carrying a string `code` keeps it. */
 export function toWarrenError(e: unknown, fallbackCode = 'INTERNAL'): WarrenError {
   if (e instanceof Error) {
-    const code = (e as Error & { code?: unknown }).code
-    return { code: typeof code === 'string' && code !== '' ? code : fallbackCode, message: e.message }
+    const { code, replyCode } = e as Error & { code?: unknown; replyCode?: unknown }
+    const error: WarrenError = { code: typeof code === 'string' && code !== '' ? code : fallbackCode, message: e.message }
+    if (typeof replyCode === 'number') error.replyCode = replyCode
+    return error
   }
   return { code: fallbackCode, message: typeof e === 'string' ? e : 'unknown error' }
 }
@@ -76,6 +80,328 @@ export interface BrokerStatus {
   pid?: number
   /** why the broker is `failed` (or why it stopped unexpectedly) */
   error?: WarrenError
+  /** the broker's management HTTP API (RabbitMQ-compatible), e.g. http://127.0.0.1:15672 */
+  httpUrl?: string
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Console data: profiles, broker objects, messages
+
+
+export interface ConnectionProfile {
+  id: string
+  name: string
+  /** 'embedded' is the console's own broker: always present, cannot be deleted */
+  kind: 'embedded' | 'remote'
+  amqpUrl: string
+  managementUrl: string
+  username: string
+  vhost: string
+  /** shown colour-coded everywhere */
+  production: boolean
+  /** every changing action is refused (backend) and disabled (UI) */
+  readOnly: boolean
+  /** the password is stored encrypted and never leaves the backend */
+  hasPassword: boolean
+}
+
+export interface ProfileInput {
+  name: string
+  amqpUrl: string
+  managementUrl: string
+  username: string
+  /** omitted on update = keep the stored one */
+  password?: string
+  vhost: string
+  production: boolean
+  readOnly: boolean
+}
+
+export interface ProfilesState {
+  profiles: ConnectionProfile[]
+  activeId: string
+}
+
+export interface ProfileTestResult {
+  amqp: { ok: boolean; message: string }
+  management: { ok: boolean; message: string; product?: string }
+}
+
+/** A JSON value: what x-arguments, headers and table fields may hold. */
+export type ArgValue = string | number | boolean | null | ArgValue[] | { [key: string]: ArgValue }
+export type ArgTable = Record<string, ArgValue>
+
+export interface ObjectRef {
+  vhost: string
+  name: string
+}
+
+export interface ListRequest {
+  /** omitted: all vhosts */
+  vhost?: string
+  /** 1-based */
+  page: number
+  pageSize: number
+  /** a field name of the listed item, e.g. 'name', 'messages' */
+  sort?: string
+  sortReverse?: boolean
+  /** name filter (substring, or a regular expression when `regex`) */
+  filter?: string
+  regex?: boolean
+}
+
+export interface Page<T> {
+  items: T[]
+  page: number
+  pageSize: number
+  /** matching the filter */
+  filteredCount: number
+  totalCount: number
+}
+
+export interface Rates {
+  publish: number
+  deliver: number
+  ack: number
+  redeliver: number
+}
+
+export interface Totals {
+  queues: number
+  exchanges: number
+  connections: number
+  channels: number
+  consumers: number
+  messages: number
+  messagesReady: number
+  messagesUnacked: number
+}
+
+export interface NodeFacts {
+  name: string
+  running: boolean
+  uptimeMs?: number
+  memUsed?: number
+  memLimit?: number
+  diskFree?: number
+  fdUsed?: number
+  fdTotal?: number
+  processors?: number
+}
+
+export interface Overview {
+  profileId: string
+  /** 'RabbitMQ' or 'Warren' */
+  product: string
+  productVersion: string
+  managementVersion?: string
+  clusterName?: string
+  node?: string
+  totals: Totals
+  rates: Rates
+  nodes: NodeFacts[]
+  /** how messages.browse works on this broker */
+  browseMode: BrowseMode
+  /** listeners: protocol → port */
+  listeners: { protocol: string; port: number }[]
+}
+
+export interface OverviewTick {
+  profileId: string
+  at: number
+  totals: Totals
+  rates: Rates
+}
+
+export interface QueueSummary {
+  vhost: string
+  name: string
+  type: string
+  durable: boolean
+  autoDelete: boolean
+  exclusive: boolean
+  arguments: ArgTable
+  messages: number
+  messagesReady: number
+  messagesUnacked: number
+  consumers: number
+  state: string
+  publishRate: number
+  deliverRate: number
+}
+
+export interface Binding {
+  vhost: string
+  source: string
+  destination: string
+  destinationType: 'queue' | 'exchange'
+  routingKey: string
+  arguments: ArgTable
+  propertiesKey: string
+}
+
+export interface ConsumerInfo {
+  consumerTag: string
+  channel: string
+  ackRequired: boolean
+  exclusive: boolean
+  prefetchCount: number
+}
+
+export interface QueueDetails extends QueueSummary {
+  bindings: Binding[]
+  consumerDetails: ConsumerInfo[]
+  node?: string
+  memory?: number
+}
+
+export interface ExchangeSummary {
+  vhost: string
+  name: string
+  type: string
+  durable: boolean
+  autoDelete: boolean
+  internal: boolean
+  arguments: ArgTable
+  publishInRate: number
+  publishOutRate: number
+}
+
+export interface ExchangeDetails extends ExchangeSummary {
+  /** bindings where this exchange is the source */
+  outgoing: Binding[]
+  /** exchange-to-exchange bindings where this exchange is the destination */
+  incoming: Binding[]
+}
+
+export interface QueueSpec {
+  vhost: string
+  name: string
+  /** 'classic' | 'quorum' | 'stream' (x-queue-type) */
+  type?: string
+  durable: boolean
+  autoDelete: boolean
+  arguments: ArgTable
+}
+
+export interface ExchangeSpec {
+  vhost: string
+  name: string
+  type: string
+  durable: boolean
+  autoDelete: boolean
+  internal: boolean
+  arguments: ArgTable
+}
+
+export interface BindingSpec {
+  vhost: string
+  source: string
+  destination: string
+  destinationType: 'queue' | 'exchange'
+  routingKey: string
+  arguments: ArgTable
+}
+
+/** 'peek': non-destructive (embedded broker); 'requeue': basic.get then requeue (RabbitMQ: sets redelivered, may reorder) */
+export type BrowseMode = 'peek' | 'requeue'
+
+export interface MessageProperties {
+  contentType?: string
+  contentEncoding?: string
+  deliveryMode?: number
+  priority?: number
+  correlationId?: string
+  replyTo?: string
+  expiration?: string
+  messageId?: string
+  timestamp?: number
+  type?: string
+  userId?: string
+  appId?: string
+  headers?: ArgTable
+}
+
+export interface BrowsedMessage {
+  /** position in the queue when browsed (0 = head) */
+  index: number
+  exchange: string
+  routingKey: string
+  redelivered: boolean
+  properties: MessageProperties
+  /** the body, base64 (always: bodies are bytes) */
+  payloadBase64: string
+  payloadBytes: number
+}
+
+export interface BrowseRequest {
+  vhost: string
+  queue: string
+  offset: number
+  limit: number
+}
+
+export interface BrowseResult {
+  mode: BrowseMode
+  messages: BrowsedMessage[]
+  /** messages in the queue when browsed */
+  total: number
+  /** what this browse cost, for the UI to show */
+  notice?: string
+}
+
+export interface GetRequest {
+  vhost: string
+  queue: string
+  count: number
+  ackMode: 'ack_requeue_true' | 'ack_requeue_false' | 'reject_requeue_true' | 'reject_requeue_false'
+}
+
+export interface PublishRequest {
+  vhost: string
+  exchange: string
+  routingKey: string
+  properties: MessageProperties
+  body: string
+  bodyEncoding: 'text' | 'json' | 'base64'
+  /** default 1 */
+  repeat?: number
+}
+
+export interface PublishResult {
+  published: number
+  /** how many were routed to at least one queue */
+  routed: number
+}
+
+export interface ConnectionInfo {
+  name: string
+  user: string
+  vhost: string
+  peerHost: string
+  peerPort: number
+  client: string
+  channels: number
+  state: string
+  protocol: string
+  connectedAt?: number
+  recvRate: number
+  sendRate: number
+}
+
+export interface ChannelInfo {
+  name: string
+  connectionName: string
+  number: number
+  user: string
+  vhost: string
+  consumers: number
+  prefetchCount: number
+  unacked: number
+  confirm: boolean
+  transactional: boolean
+  state: string
+  publishRate: number
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -84,11 +410,42 @@ export interface BrokerStatus {
 /** Command name → (request) ⇒ Promise<Result<response>>. Requests and responses are plain data (structured-clonable). */
 export interface WarrenCommands {
   'broker.status': (req: void) => Promise<Result<BrokerStatus>>
+  'profiles.list': (req: void) => Promise<Result<ProfilesState>>
+  'profiles.add': (req: ProfileInput) => Promise<Result<ConnectionProfile>>
+  'profiles.update': (req: { id: string; changes: Partial<ProfileInput> }) => Promise<Result<ConnectionProfile>>
+  'profiles.delete': (req: { id: string }) => Promise<Result<ProfilesState>>
+  /** tries the AMQP and management endpoints of a saved profile, or of unsaved input */
+  'profiles.test': (req: { id: string } | { input: ProfileInput }) => Promise<Result<ProfileTestResult>>
+  'profiles.activate': (req: { id: string }) => Promise<Result<ProfilesState>>
+  'overview.get': (req: void) => Promise<Result<Overview>>
+  'vhosts.list': (req: void) => Promise<Result<string[]>>
+  'exchanges.list': (req: ListRequest) => Promise<Result<Page<ExchangeSummary>>>
+  'exchanges.get': (req: ObjectRef) => Promise<Result<ExchangeDetails>>
+  'exchanges.create': (req: ExchangeSpec) => Promise<Result<void>>
+  'exchanges.delete': (req: ObjectRef & { ifUnused?: boolean }) => Promise<Result<void>>
+  'queues.list': (req: ListRequest) => Promise<Result<Page<QueueSummary>>>
+  'queues.get': (req: ObjectRef) => Promise<Result<QueueDetails>>
+  'queues.create': (req: QueueSpec) => Promise<Result<void>>
+  'queues.delete': (req: ObjectRef & { ifUnused?: boolean; ifEmpty?: boolean }) => Promise<Result<void>>
+  'queues.purge': (req: ObjectRef) => Promise<Result<void>>
+  'bindings.create': (req: BindingSpec) => Promise<Result<void>>
+  'bindings.delete': (req: BindingSpec & { propertiesKey: string }) => Promise<Result<void>>
+  /** pages through a queue's messages without consuming them (see BrowseResult.mode for what it costs) */
+  'messages.browse': (req: BrowseRequest) => Promise<Result<BrowseResult>>
+  /** basic.get: takes messages, then acks or requeues them as asked */
+  'messages.get': (req: GetRequest) => Promise<Result<BrowsedMessage[]>>
+  'messages.publish': (req: PublishRequest) => Promise<Result<PublishResult>>
+  'connections.list': (req: ListRequest) => Promise<Result<Page<ConnectionInfo>>>
+  'connections.close': (req: { name: string; reason?: string }) => Promise<Result<void>>
+  'channels.list': (req: ListRequest) => Promise<Result<Page<ChannelInfo>>>
 }
 
 /** Event name → payload, pushed from the backend to every console window. */
 export interface WarrenEvents {
   'broker.statusChanged': BrokerStatus
+  'profiles.changed': ProfilesState
+  /** the active broker's totals and rates, at most every 2 s while a console listens */
+  'overview.tick': OverviewTick
 }
 
 export type CommandName = keyof WarrenCommands
@@ -100,8 +457,35 @@ export type CommandResponse<K extends CommandName> = Awaited<ReturnType<WarrenCo
  * Runtime lists of command and event names (the preload and the HTTP server validate against them). Written as
  * records keyed by the interfaces so the compiler fails when a name is added to one but not the other.
  */
-const COMMANDS: { readonly [K in CommandName]: true } = { 'broker.status': true }
-const EVENTS: { readonly [E in EventName]: true } = { 'broker.statusChanged': true }
+const COMMANDS: { readonly [K in CommandName]: true } = {
+  'broker.status': true,
+  'profiles.list': true,
+  'profiles.add': true,
+  'profiles.update': true,
+  'profiles.delete': true,
+  'profiles.test': true,
+  'profiles.activate': true,
+  'overview.get': true,
+  'vhosts.list': true,
+  'exchanges.list': true,
+  'exchanges.get': true,
+  'exchanges.create': true,
+  'exchanges.delete': true,
+  'queues.list': true,
+  'queues.get': true,
+  'queues.create': true,
+  'queues.delete': true,
+  'queues.purge': true,
+  'bindings.create': true,
+  'bindings.delete': true,
+  'messages.browse': true,
+  'messages.get': true,
+  'messages.publish': true,
+  'connections.list': true,
+  'connections.close': true,
+  'channels.list': true,
+}
+const EVENTS: { readonly [E in EventName]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
 export const COMMAND_NAMES = Object.freeze(Object.keys(COMMANDS)) as readonly CommandName[]
 export const EVENT_NAMES = Object.freeze(Object.keys(EVENTS)) as readonly EventName[]
 

@@ -2,11 +2,12 @@
  * Electron main process: app lifecycle and the console window. Everything else lives in main/console (no Electron);
  * this file only wires it to Electron: paths in, IPC through ipc.ts, events out to the window.
  */
-import { app, BrowserWindow, ipcMain } from 'electron'
+import { app, BrowserWindow, ipcMain, safeStorage } from 'electron'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createConsoleBackend, type ConsoleBackend } from '../console'
 import { registerCommands, sendEvent } from './ipc'
+import { SafeStorageSecretBox } from './safe-storage'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** built by electron-vite next to this file (see electron.vite.config.ts) */
@@ -71,6 +72,7 @@ if (!app.requestSingleInstanceLock()) {
     backend = createConsoleBackend({
       userDataDir: app.getPath('userData'),
       hostScript: BROKER_HOST_SCRIPT,
+      secrets: new SafeStorageSecretBox(safeStorage),
       emit: (event, payload) => sendEvent(mainWindow?.webContents, event, payload),
       log,
     })

@@ -1,0 +1,198 @@
+/**
+ * The web console: `npm run console -- --port 5672 --http-port 15672 --data ./data`.
+ *
+ * Starts the embedded broker in this process with its management HTTP API on --http-port, and serves on that same
+ * port, through the broker's `httpHandlers` hook, the built renderer and the contract (POST /console/api/{command},
+ * GET /console/events). The console's own database (profiles) is <data>/console/console.db with its AES-256-GCM
+ * key in <data>/console/secret.key (mode 0600); the broker's store is <data>/broker.
+ */
+import { createServer, type Server } from 'node:http'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startBroker, type BrokerOptions } from '../../broker/index'
+import { amqpUrl } from '../../broker/cli-options'
+import type { BrokerStatus, CommandHandlers } from '../contract'
+import { ProfileStore } from './profiles'
+import { AesGcmSecretBox } from './secrets'
+import { createConsoleService } from './service'
+import { createWebConsoleHandler, type HttpHandler } from './web-server'
+
+export interface WebConsoleOptions {
+  port: number
+  httpPort: number
+  host: string
+  /** undefined: broker in memory, console database in memory (a throw-away key) */
+  dataDir?: string
+  /** the built renderer; default out/renderer */
+  staticDir?: string
+  tickMs?: number
+  log?: (message: string) => void
+}
+
+export interface RunningWebConsole {
+  amqpUrl: string
+  httpUrl: string
+  amqpPort: number
+  httpPort: number
+  close(): Promise<void>
+}
+
+/** the hook of the broker's HTTP server (broker/http), declared here until BrokerOptions has it */
+type BrokerHttpOptions = BrokerOptions & { httpPort?: number; httpHost?: string; httpHandlers?: HttpHandler[] }
+type BrokerHttpHandle = { httpPort?: number; http?: { port: number } }
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolvePromise((server.address() as { port: number }).port))
+  })
+}
+
+export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebConsole> {
+  const log = o.log ?? (() => {})
+  const consoleDir = o.dataDir ? join(resolve(o.dataDir), 'console') : undefined
+  if (consoleDir) mkdirSync(consoleDir, { recursive: true })
+  const secrets = consoleDir ? AesGcmSecretBox.fromKeyFile(join(consoleDir, 'secret.key')) : new AesGcmSecretBox((await import('node:crypto')).randomBytes(32))
+  const profiles = new ProfileStore(consoleDir ? join(consoleDir, 'console.db') : ':memory:', secrets, { amqpUrl: '', managementUrl: '' })
+
+  let web: ReturnType<typeof createWebConsoleHandler> | undefined
+  const service = createConsoleService({
+    profiles,
+    emit: (event, payload) => web?.emit(event, payload),
+    tickMs: o.tickMs,
+    hasListeners: () => (web?.clientCount() ?? 0) > 0,
+    log: (_level, message) => log(message),
+  })
+  let status: BrokerStatus = { state: 'starting' }
+  const handlers: CommandHandlers = { ...service.handlers, 'broker.status': () => status }
+  web = createWebConsoleHandler({ handlers, staticDir: o.staticDir ?? resolve(import.meta.dirname, '../../out/renderer') })
+
+  const brokerOptions: BrokerHttpOptions = {
+    port: o.port,
+    host: o.host,
+    dataDir: o.dataDir ? join(resolve(o.dataDir), 'broker') : undefined,
+    httpPort: o.httpPort,
+    httpHost: o.host,
+    httpHandlers: [web.handler],
+  }
+  if (brokerOptions.dataDir) mkdirSync(brokerOptions.dataDir, { recursive: true })
+  const startedAt = Date.now()
+  const broker = await startBroker(brokerOptions)
+  const h = broker as unknown as BrokerHttpHandle
+  let httpPort = h.httpPort ?? h.http?.port
+  let ownServer: Server | undefined
+  if (httpPort === undefined) {
+    // a broker without its HTTP API yet: serve the console alone (the embedded profile then has no management API)
+    log('the broker has no HTTP API: serving the console without it')
+    const handler = web.handler
+    ownServer = createServer((req, res) => {
+      Promise.resolve(handler(req, res)).then(
+        (handled) => {
+          if (!handled && !res.headersSent) {
+            res.writeHead(404, { 'content-type': 'application/json' })
+            res.end(JSON.stringify({ error: 'Object Not Found', reason: 'Not Found' }))
+          }
+        },
+        () => {
+          if (!res.headersSent) res.writeHead(500)
+          res.end()
+        },
+      )
+    })
+    httpPort = await listen(ownServer, o.httpPort, o.host)
+  }
+  const connectHost = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host
+  const httpUrl = `http://${connectHost}:${httpPort}`
+  const amqp = amqpUrl(connectHost, broker.port)
+  profiles.setEmbeddedEndpoints({ amqpUrl: amqp, managementUrl: httpUrl })
+  status = { state: 'running', host: broker.host, port: broker.port, amqpUrl: amqp, httpUrl, dataDir: broker.dataDir, pid: process.pid }
+  const statusNow = (): BrokerStatus => ({ ...status, uptimeMs: Date.now() - startedAt })
+  handlers['broker.status'] = statusNow
+  service.startTicks()
+
+  return {
+    amqpUrl: amqp,
+    httpUrl,
+    amqpPort: broker.port,
+    httpPort,
+    async close() {
+      web?.close()
+      await service.close()
+      if (ownServer) await new Promise<void>((r) => ownServer!.close(() => r()))
+      await broker.close()
+    },
+  }
+}
+
+export const USAGE = `Usage: npm run console -- [options]
+
+Starts the embedded broker with its management HTTP API and serves the Warren console in a browser.
+
+Options:
+  --port <n>        AMQP port (default 5672; 0 picks a free one)
+  --http-port <n>   HTTP port of the management API and the console (default 15672; 0 picks a free one)
+  --host <addr>     address to bind (default 127.0.0.1)
+  --data <dir>      directory for the broker's store and the console's database (omitted: all in memory)
+  --static <dir>    the built renderer (default out/renderer; build it with npm run build)
+  -h, --help        show this help`
+
+export function parseWebConsoleArgs(argv: string[]): WebConsoleOptions | { help: true } | { error: string } {
+  let values
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        'http-port': { type: 'string' },
+        host: { type: 'string' },
+        data: { type: 'string' },
+        static: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) }
+  }
+  if (values.help) return { help: true }
+  const port = (name: string, raw: string | undefined, fallback: number): number | string => {
+    if (raw === undefined) return fallback
+    if (!/^\d+$/.test(raw) || Number(raw) > 65535) return `--${name} must be a port number (0-65535), got "${raw}"`
+    return Number(raw)
+  }
+  const amqpPort = port('port', values.port, 5672)
+  const httpPort = port('http-port', values['http-port'], 15672)
+  if (typeof amqpPort === 'string') return { error: amqpPort }
+  if (typeof httpPort === 'string') return { error: httpPort }
+  return { port: amqpPort, httpPort, host: values.host ?? '127.0.0.1', dataDir: values.data, staticDir: values.static }
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename ?? '')
+if (isMain) {
+  const parsed = parseWebConsoleArgs(process.argv.slice(2))
+  if ('help' in parsed) {
+    console.log(USAGE)
+  } else if ('error' in parsed) {
+    console.error(`${parsed.error}\n\n${USAGE}`)
+    process.exit(2)
+  } else {
+    startWebConsole({ ...parsed, log: (m) => console.log(`[console] ${m}`) }).then(
+      (c) => {
+        console.log(`Warren console on ${c.httpUrl}/  (AMQP ${c.amqpUrl})`)
+        let closing = false
+        const stop = (): void => {
+          if (closing) return
+          closing = true
+          void c.close().then(() => process.exit(0))
+        }
+        process.on('SIGINT', stop)
+        process.on('SIGTERM', stop)
+      },
+      (e: unknown) => {
+        console.error(`console failed to start: ${e instanceof Error ? e.message : String(e)}`)
+        process.exit(1)
+      },
+    )
+  }
+}
