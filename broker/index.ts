@@ -61,6 +61,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     close() {
       closing ??= (async () => {
         await server.close('broker shutdown')
+        core.delayed.stop()
         core.persistDeliveryState()
         await store.close()
       })()

@@ -1,5 +1,6 @@
 import { decodeBasicProperties } from '../protocol'
-import type { PermissionRecord, Store, UserRecord, VhostRecord } from '../store/store'
+import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
+import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions } from './delayed'
 import { MemoryAccount } from './memory'
 import type { Message } from './message'
 import { compilePermission, hashPassword, passwordMatches, SHA256_ALGORITHM, type Permission } from './users'
@@ -9,6 +10,8 @@ export interface BrokerCoreOptions {
   store: Store
   /** bytes of message bodies held before publishers are blocked */
   memoryHighWatermark: number
+  /** the delayed-message scheduler's window and clock (tests, the scale check) */
+  delayed?: DelayedSchedulerOptions
 }
 
 /** Messages are recovered in pages so a long queue does not need one huge read. */
@@ -26,12 +29,17 @@ export class BrokerCore {
   readonly memory: MemoryAccount
   readonly store: Store
   private lastMessageId: number
+  /** the messages of x-delayed-message exchanges, until they fall due */
+  readonly delayed: DelayedScheduler
 
   constructor(options: BrokerCoreOptions) {
     this.store = options.store
     this.memory = new MemoryAccount(options.memoryHighWatermark)
     this.lastMessageId = this.store.lastMessageId
+    this.delayed = new DelayedScheduler(this.store, (message) => this.deliverScheduled(message), options.delayed)
     this.recover()
+    this.dropOrphanedScheduled()
+    this.delayed.start()
   }
 
   nextMessageId(): number {
@@ -39,7 +47,7 @@ export class BrokerCore {
   }
 
   private newVhost(name: string): Vhost {
-    const vhost = new Vhost(name, { store: this.store, memory: this.memory, nextMessageId: () => this.nextMessageId() })
+    const vhost = new Vhost(name, { store: this.store, memory: this.memory, nextMessageId: () => this.nextMessageId(), delayed: this.delayed })
     this.vhosts.set(name, vhost)
     return vhost
   }
@@ -95,6 +103,23 @@ export class BrokerCore {
     }
   }
 
+  // --- delayed messages ---------------------------------------------------------------------------------------
+
+  /** A scheduled message fell due: route it, unless its exchange is gone (the plugin drops it then). */
+  private deliverScheduled(message: ScheduledMessage): void {
+    const vhost = this.vhosts.get(message.vhost)
+    const exchange = vhost?.exchanges.get(message.exchange)
+    if (!vhost || !exchange || exchange.type !== DELAYED_EXCHANGE_TYPE) return
+    vhost.deliverScheduled(exchange, message)
+  }
+
+  /** Scheduled messages of exchanges that did not survive the restart (transient ones) go with them. */
+  private dropOrphanedScheduled(): void {
+    for (const { vhost, exchange } of this.store.scheduledExchanges()) {
+      if (this.vhosts.get(vhost)?.exchanges.get(exchange)?.type !== DELAYED_EXCHANGE_TYPE) this.store.dropScheduled(vhost, exchange)
+    }
+  }
+
   // --- vhosts -------------------------------------------------------------------------------------------------
 
   addVhost(record: VhostRecord): Vhost {
@@ -108,6 +133,7 @@ export class BrokerCore {
     if (!vhost) return false
     for (const queue of vhost.queues.values()) queue.destroy()
     this.vhosts.delete(name)
+    this.delayed.drop(name)
     this.store.deleteVhost(name)
     for (const byVhost of this.permissions.values()) byVhost.delete(name)
     return true

@@ -6,6 +6,8 @@ import { destinationName, type Binding, type BindingDestination } from './bindin
 import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
 import { Exchange, type ExchangeDefinition } from './exchange'
 import { createRoutingTable, headersMatchMode } from './exchanges'
+import { DELAYED_EXCHANGE_TYPE, delayOf, dueProperties, isKnownExchangeType, routingTableFor, routingTypeOf, ScheduledExchange, validateDelayedArguments, type DelayedScheduler } from './delayed'
+import type { ScheduledMessage } from '../store/store'
 import type { MemoryAccount } from './memory'
 import { isPersistent, type Message, type QueueEntry } from './message'
 import { Queue, type QueueDefinition, type QueueOwner } from './queue'
@@ -23,6 +25,8 @@ export interface VhostContext {
   readonly store: Store
   readonly memory: MemoryAccount
   nextMessageId(): number
+  /** holds the messages of x-delayed-message exchanges until due (absent: they are routed at once) */
+  readonly delayed?: DelayedScheduler
 }
 
 export interface PublishResult {
@@ -106,7 +110,7 @@ export class Vhost {
       if (name === '') return this.defaultExchangeStandIn()
       return this.getExchange(name)
     }
-    if (!createRoutingTable(definition.type)) throw commandInvalid(`unknown exchange type '${definition.type}'`)
+    if (!isKnownExchangeType(definition.type)) throw commandInvalid(`unknown exchange type '${definition.type}'`)
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
     const existing = this.exchanges.get(name)
     if (isReserved(name) && !existing) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
@@ -116,6 +120,7 @@ export class Vhost {
       return existing
     }
     this.validateExchangeArguments(definition.arguments)
+    if (definition.type === DELAYED_EXCHANGE_TYPE) validateDelayedArguments(definition.arguments)
     return this.createExchange(definition, true)
   }
 
@@ -147,7 +152,7 @@ export class Vhost {
   }
 
   private createExchange(definition: ExchangeDefinition, persist: boolean): Exchange {
-    const exchange = new Exchange(definition, this.name, createRoutingTable(definition.type)!)
+    const exchange = new Exchange(definition, this.name, routingTableFor(definition.type, definition.arguments)!)
     this.exchanges.set(exchange.name, exchange)
     if (persist && exchange.durable) {
       this.store.saveExchange({
@@ -174,6 +179,7 @@ export class Vhost {
 
   private removeExchange(exchange: Exchange): void {
     this.exchanges.delete(exchange.name)
+    if (exchange.type === DELAYED_EXCHANGE_TYPE) this.context.delayed?.drop(this.name, exchange.name)
     for (const binding of [...exchange.bindings.values(), ...exchange.incoming]) this.removeBinding(binding)
     if (exchange.durable) this.store.deleteExchange(this.name, exchange.name)
   }
@@ -279,7 +285,7 @@ export class Vhost {
 
   bindQueue(actor: Actor, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
     const { source, destination } = this.bindingEnds(actor, exchangeName, { kind: 'queue', name: queueName })
-    if (source.type === 'headers') headersMatchMode(args)
+    if (routingTypeOf(source) === 'headers') headersMatchMode(args)
     this.addBinding(source, destination, routingKey, args)
   }
 
@@ -292,7 +298,7 @@ export class Vhost {
 
   bindExchange(actor: Actor, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
     const { source, destination } = this.bindingEnds(actor, sourceName, { kind: 'exchange', name: destinationName })
-    if (source.type === 'headers') headersMatchMode(args)
+    if (routingTypeOf(source) === 'headers') headersMatchMode(args)
     this.addBinding(source, destination, routingKey, args)
   }
 
@@ -376,6 +382,10 @@ export class Vhost {
 
   /** Routes a message to its queues (exchange-to-exchange hops included) and enqueues it. */
   publish(exchange: Exchange | undefined, incoming: IncomingMessage): PublishResult {
+    if (exchange?.type === DELAYED_EXCHANGE_TYPE && this.context.delayed) {
+      const held = this.holdDelayed(exchange, incoming)
+      if (held) return held
+    }
     const queues = this.route(exchange, incoming.routingKey, incoming.properties.headers)
     const exchangeStats = exchange ? exchange.stats : this.defaultExchangeStats
     this.stats.publish++
@@ -440,11 +450,52 @@ export class Vhost {
     return [...queues]
   }
 
+  // --- delayed messages (x-delayed-message) ------------------------------------------------------------------
+
+  /** Holds a message with a positive x-delay published to a delayed exchange; undefined when it is routed now. */
+  private holdDelayed(exchange: Exchange, incoming: IncomingMessage): PublishResult | undefined {
+    const delay = delayOf(incoming.properties.headers)
+    if (delay === undefined) return undefined
+    this.stats.publish++
+    exchange.stats.publishIn++
+    this.context.delayed!.schedule({
+      id: this.context.nextMessageId(),
+      vhost: this.name,
+      exchange: exchange.name,
+      routingKey: incoming.routingKey,
+      properties: incoming.encodedProperties,
+      body: incoming.body,
+      dueAt: Date.now() + delay,
+    })
+    // As the plugin: nothing is routed now, so a mandatory publish gets basic.return NO_ROUTE even though the message
+    // is delivered later; the confirm waits until the scheduled message is committed to the store.
+    return { routed: false, queues: [], stored: true }
+  }
+
+  /** Routes a scheduled message that fell due, through the exchange's bindings as they are now (x-delay negated). */
+  deliverScheduled(exchange: Exchange, message: ScheduledMessage): PublishResult {
+    const { properties, encodedProperties } = dueProperties(message.properties)
+    const result = this.publish(exchange, { exchange: exchange.name, routingKey: message.routingKey, properties, encodedProperties, body: message.body })
+    // the publish was counted when the message came in
+    this.stats.publish--
+    exchange.stats.publishIn--
+    return result
+  }
+
+  /** The scheduled messages of an x-delayed-message exchange: count, list, get, cancel, reschedule, deliver now. */
+  scheduled(exchangeName: string): ScheduledExchange {
+    const exchange = this.getExchange(exchangeName)
+    if (exchange.type !== DELAYED_EXCHANGE_TYPE || !this.context.delayed) {
+      throw preconditionFailed(`${describeResource('exchange', this.name, exchangeName)} is not of type '${DELAYED_EXCHANGE_TYPE}'`)
+    }
+    return new ScheduledExchange(this.name, exchangeName, this.store, this.context.delayed)
+  }
+
   // --- recovery -----------------------------------------------------------------------------------------------
 
   /** Re-creates durable definitions read from the store, without writing them back. */
   restoreExchange(record: { name: string; type: string; autoDelete: boolean; internal: boolean; arguments: Buffer }): void {
-    if (this.exchanges.has(record.name) || !createRoutingTable(record.type)) return
+    if (this.exchanges.has(record.name) || !routingTableFor(record.type, decodeTable(record.arguments))) return
     this.createExchange({ name: record.name, type: record.type, durable: true, autoDelete: record.autoDelete, internal: record.internal, arguments: decodeTable(record.arguments) }, false)
   }
 
