@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import { decodeFieldTable, encodeFieldTable, type BasicProperties, type FieldTable } from '../protocol'
+import { decodeFieldTable, encodeFieldTable, plainFieldValue, type BasicProperties, type FieldTable } from '../protocol'
 import type { BindingRecord, Store } from '../store/store'
 import { argumentsDifference, canonicalTableKey, numericArgument } from './arguments'
 import { destinationName, type Binding, type BindingDestination } from './binding'
 import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
 import { Exchange, type ExchangeDefinition } from './exchange'
+import { deadLetterMessage, encodeProperties, isDeadLetterCycle, queueSettings, validateLifecycleArguments, type DeathReason } from './lifecycle'
+import { matchPolicy, validatePolicy, type Policy } from './policy'
 import { createRoutingTable, headersMatchMode } from './exchanges'
 import { DELAYED_EXCHANGE_TYPE, delayOf, dueProperties, isKnownExchangeType, routingTableFor, routingTypeOf, ScheduledExchange, validateDelayedArguments, type DelayedScheduler } from './delayed'
 import type { ScheduledMessage } from '../store/store'
@@ -36,6 +38,8 @@ export interface PublishResult {
   queues: Queue[]
   /** whether any copy was written to the store (the confirm waits for the commit) */
   stored: boolean
+  /** a queue refused it (x-overflow reject-publish / reject-publish-dlx): the publisher gets basic.nack */
+  rejected?: boolean
 }
 
 export interface IncomingMessage {
@@ -72,6 +76,8 @@ export class Vhost {
   readonly defaultExchangeStats = new MessageStats()
   /** the counters of deleted queues, so the vhost's totals never go backwards */
   readonly retiredQueueStats = new MessageStats()
+  /** policies by name (RabbitMQ's per-vhost policies) */
+  readonly policies = new Map<string, Policy>()
 
   constructor(
     readonly name: string,
@@ -129,18 +135,22 @@ export class Vhost {
   }
 
   private assertEquivalentExchange(existing: Exchange, wanted: ExchangeDefinition): void {
-    const fields: [string, unknown, unknown][] = [
+    this.assertEquivalent('exchange', existing, wanted, [
       ['type', wanted.type, existing.type],
       ['durable', wanted.durable, existing.durable],
       ['auto_delete', wanted.autoDelete, existing.autoDelete],
       ['internal', wanted.internal, existing.internal],
-    ]
+    ])
+  }
+
+  /** A redeclaration must match the declared properties and arguments (RabbitMQ's assert_equivalence). */
+  private assertEquivalent(kind: 'queue' | 'exchange', existing: { name: string; arguments: FieldTable }, wanted: { arguments: FieldTable }, fields: [string, unknown, unknown][]): void {
     for (const [field, received, current] of fields) {
       if (received !== current) {
-        throw preconditionFailed(`inequivalent arg '${field}' for ${describeResource('exchange', this.name, existing.name)}: received '${received}' but current is '${current}'`)
+        throw preconditionFailed(`inequivalent arg '${field}' for ${describeResource(kind, this.name, existing.name)}: received '${received}' but current is '${current}'`)
       }
     }
-    const difference = argumentsDifference('exchange', existing.name, this.name, wanted.arguments, existing.arguments)
+    const difference = argumentsDifference(kind, existing.name, this.name, wanted.arguments, existing.arguments)
     if (difference) throw preconditionFailed(difference)
   }
 
@@ -203,7 +213,11 @@ export class Vhost {
   }
 
   declareQueue(actor: Actor, definition: QueueDefinition, passive = false): Queue {
-    if (passive) return this.getQueue(definition.name, actor)
+    if (passive) {
+      const queue = this.getQueue(definition.name, actor)
+      queue.touch()
+      return queue
+    }
     const name = definition.name === '' ? `amq.gen-${randomBytes(16).toString('base64url')}` : definition.name
     if (isReserved(name) && definition.name !== '') throw accessRefused(`queue name '${name}' contains reserved prefix 'amq.*'`)
     this.authorize(actor, 'configure', 'queue', name)
@@ -211,28 +225,23 @@ export class Vhost {
     if (existing) {
       this.assertQueueAccess(existing, actor)
       this.assertEquivalentQueue(existing, definition)
+      existing.touch()
       return existing
     }
-    this.validateQueueArguments(definition.arguments)
+    this.validateQueueArguments(definition.arguments, name)
     return this.createQueue({ ...definition, name }, definition.exclusive ? actor.owner : undefined, true)
   }
 
   private assertEquivalentQueue(existing: Queue, wanted: QueueDefinition): void {
-    const fields: [string, boolean, boolean][] = [
+    this.assertEquivalent('queue', existing, wanted, [
       ['durable', wanted.durable, existing.durable],
       ['exclusive', wanted.exclusive, existing.exclusive],
       ['auto_delete', wanted.autoDelete, existing.autoDelete],
-    ]
-    for (const [field, received, current] of fields) {
-      if (received !== current) {
-        throw preconditionFailed(`inequivalent arg '${field}' for ${describeResource('queue', this.name, existing.name)}: received '${received}' but current is '${current}'`)
-      }
-    }
-    const difference = argumentsDifference('queue', existing.name, this.name, wanted.arguments, existing.arguments)
-    if (difference) throw preconditionFailed(difference)
+    ])
   }
 
-  private validateQueueArguments(args: FieldTable): void {
+  private validateQueueArguments(args: FieldTable, name: string): void {
+    validateLifecycleArguments(this.name, name, args)
     const maxPriority = numericArgument(args, 'x-max-priority')
     if (maxPriority !== undefined && (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255)) {
       throw preconditionFailed(`invalid arg 'x-max-priority' for queue: ${maxPriority} is not an integer between 0 and 255`)
@@ -242,6 +251,8 @@ export class Vhost {
   private createQueue(definition: QueueDefinition, owner: QueueOwner | undefined, persist: boolean): Queue {
     const queue = new Queue(definition, this.name, owner, this.store, this.context.memory)
     queue.onUnused = (unused) => this.removeQueue(unused)
+    queue.onDeadLetter = (from, entry, reason) => this.deadLetter(from, entry.message, reason)
+    queue.applySettings(queueSettings(queue.arguments, matchPolicy(this.policies.values(), 'queue', queue.name)?.definition))
     this.queues.set(queue.name, queue)
     // exclusive queues die with their connection, so they are never written to disk (as RabbitMQ)
     if (persist && queue.durable && !queue.exclusive) {
@@ -401,9 +412,26 @@ export class Vhost {
       body: incoming.body,
       persistent: isPersistent(incoming.properties),
     }
+    const { stored, rejected } = this.enqueueMessage(message, queues)
+    return { routed: true, queues, stored, rejected }
+  }
+
+  /**
+   * Puts a message into its queues: queues at their x-max-length with reject-publish(-dlx) refuse it (the -dlx ones
+   * dead-letter it as maxlen); a persistent message is stored once for the durable queues that take it.
+   */
+  private enqueueMessage(message: Message, queues: Queue[]): { stored: boolean; rejected: boolean } {
+    let rejected = false
+    let accepting = queues
+    for (const queue of queues) {
+      if (!queue.wouldOverflow(message.body.length)) continue
+      if (!rejected) accepting = queues.filter((candidate) => !candidate.wouldOverflow(message.body.length))
+      rejected = true
+      if (queue.settings.overflow === 'reject-publish-dlx' && queue.settings.deadLetterExchange !== undefined) this.deadLetter(queue, message, 'maxlen')
+    }
     let stored = false
     if (message.persistent) {
-      const durable = queues.filter((queue) => queue.durable && !queue.exclusive)
+      const durable = accepting.filter((queue) => queue.durable && !queue.exclusive)
       if (durable.length > 0) {
         this.store.addMessage(
           { id: message.id, exchange: message.exchange, routingKey: message.routingKey, properties: message.encodedProperties, body: message.body },
@@ -412,11 +440,78 @@ export class Vhost {
         stored = true
       }
     }
-    for (const queue of queues) {
+    for (const queue of accepting) {
       const entry: QueueEntry = { message, redelivered: false, stored: stored && queue.durable && !queue.exclusive }
       queue.enqueue(entry)
     }
-    return { routed: true, queues, stored }
+    return { stored, rejected }
+  }
+
+  /**
+   * Dead-letters a message that left `queue` (rabbit_dead_letter:publish, RabbitMQ 3.10): a copy with a new id and the
+   * x-death headers goes to the queue's dead-letter exchange, with the dead-letter routing key or the original keys.
+   * A missing exchange drops it; queues it would cycle back to without a reject in between are skipped.
+   */
+  private deadLetter(queue: Queue, original: Message, reason: DeathReason): void {
+    const { deadLetterExchange, deadLetterRoutingKey } = queue.settings
+    if (deadLetterExchange === undefined) return
+    const exchange = deadLetterExchange === '' ? undefined : this.exchanges.get(deadLetterExchange)
+    if (deadLetterExchange !== '' && !exchange) return
+    const letter = deadLetterMessage(original, reason, queue.name, deadLetterRoutingKey, Date.now())
+    const targets = new Set<Queue>()
+    for (const key of letter.routingKeys) for (const target of this.route(exchange, key, letter.properties.headers)) targets.add(target)
+    const queues = [...targets].filter((target) => !target.deleted && !isDeadLetterCycle(letter.properties, reason, target.name))
+    if (queues.length === 0) return
+    const message: Message = {
+      id: this.context.nextMessageId(),
+      exchange: deadLetterExchange,
+      routingKey: letter.routingKeys[0],
+      properties: letter.properties,
+      encodedProperties: encodeProperties(letter.properties),
+      body: original.body,
+      persistent: original.persistent,
+    }
+    this.enqueueMessage(message, queues)
+  }
+
+  // --- policies -----------------------------------------------------------------------------------------------
+
+  /** Adds or replaces a policy (rabbitmqctl set_policy / PUT /api/policies) and applies it to what it matches. */
+  setPolicy(policy: Omit<Policy, 'vhost'>, persist = true): Policy {
+    const valid = validatePolicy({ ...policy, vhost: this.name })
+    this.policies.set(valid.name, valid)
+    if (persist) this.store.savePolicy({ vhost: this.name, name: valid.name, pattern: valid.pattern, applyTo: valid.applyTo, priority: valid.priority, definition: JSON.stringify(valid.definition) })
+    this.applyPolicies()
+    return valid
+  }
+
+  /** Removes a policy; false when there was none with that name. */
+  deletePolicy(name: string): boolean {
+    if (!this.policies.delete(name)) return false
+    this.store.deletePolicy(this.name, name)
+    this.applyPolicies()
+    return true
+  }
+
+  listPolicies(): Policy[] {
+    return [...this.policies.values()]
+  }
+
+  /** The policy in force for a queue or exchange (the highest priority match), as the management API shows it. */
+  effectivePolicy(kind: 'queue' | 'exchange', name: string): Policy | undefined {
+    return this.policies.size === 0 ? undefined : matchPolicy(this.policies.values(), kind, name)
+  }
+
+  /** Recomputes every queue's effective settings after a policy change. */
+  applyPolicies(): void {
+    for (const queue of this.queues.values()) queue.applySettings(queueSettings(queue.arguments, this.effectivePolicy('queue', queue.name)?.definition))
+  }
+
+  /** An exchange's alternate exchange: its argument, else the policy's (rabbit_policy:get_arg). */
+  private alternateExchange(exchange: Exchange): Exchange | undefined {
+    const argument = exchange.arguments['alternate-exchange']
+    const name = argument !== undefined ? String(plainFieldValue(argument)) : this.effectivePolicy('exchange', exchange.name)?.definition['alternate-exchange']
+    return name === undefined ? undefined : this.exchanges.get(name)
   }
 
   /** The queues a message reaches: the default exchange by queue name, others through their bindings. */
@@ -427,9 +522,18 @@ export class Vhost {
     }
     const matches = new Set<Binding>()
     exchange.route(routingKey, headers, matches)
-    if (matches.size === 0) return []
-    const queues = new Set<Queue>()
     const visited = new Set<Exchange>([exchange])
+    if (matches.size === 0) {
+      // unroutable: the alternate exchange (and its own, in turn) gets it (rabbit_exchange:process_alternate)
+      let alternate = this.alternateExchange(exchange)
+      while (alternate && !visited.has(alternate) && matches.size === 0) {
+        visited.add(alternate)
+        alternate.route(routingKey, headers, matches)
+        if (matches.size === 0) alternate = this.alternateExchange(alternate)
+      }
+      if (matches.size === 0) return []
+    }
+    const queues = new Set<Queue>()
     // exchange-to-exchange bindings: follow each exchange once, so cycles end (RabbitMQ does the same)
     let pending = [...matches]
     while (pending.length > 0) {
@@ -442,6 +546,13 @@ export class Vhost {
           visited.add(destination.exchange)
           const hop = new Set<Binding>()
           destination.exchange.route(routingKey, headers, hop)
+          if (hop.size === 0) {
+            const alternate = this.alternateExchange(destination.exchange)
+            if (alternate && !visited.has(alternate)) {
+              visited.add(alternate)
+              alternate.route(routingKey, headers, hop)
+            }
+          }
           next.push(...hop)
         }
       }
