@@ -78,12 +78,12 @@ export function delayOf(headers: FieldTable | undefined): number | undefined {
 
 /**
  * The properties a delayed message is routed with when it falls due: x-delay becomes -x-delay (a signedint), as the
- * plugin does, so it is not delayed again by another delayed exchange and consumers can tell where it came from.
+ * plugin does (a plain number encodes as signedint, or long beyond 2^31), so it is not delayed again by another delayed exchange and consumers can tell where it came from.
  */
 export function dueProperties(encoded: Buffer): { properties: BasicProperties; encodedProperties: Buffer } {
   const properties = decodeBasicProperties(encoded)
   const delay = delayHeader(properties.headers)
   if (delay === undefined || delay <= 0) return { properties, encodedProperties: encoded }
-  const swapped: BasicProperties = { ...properties, headers: { ...properties.headers, 'x-delay': delay <= 2 ** 31 ? new TypedValue('I', -delay) : new TypedValue('l', -delay) } }
+  const swapped: BasicProperties = { ...properties, headers: { ...properties.headers, 'x-delay': -delay } }
   return { properties: swapped, encodedProperties: encodeBasicProperties(swapped) }
 }
