@@ -2,10 +2,12 @@ import { totalmem } from 'node:os'
 import { AmqpServer } from './amqp/server'
 import type { Logger } from './amqp/connection'
 import { BrokerCore } from './core/broker'
+import { ManagementApi, type HttpHandler } from './http/server'
 import { createMemoryStore, openSqliteStore } from './store'
 
 export type { Logger } from './amqp/connection'
 export { BrokerCore } from './core/broker'
+export type { HttpHandler } from './http/server'
 
 export interface BrokerOptions {
   /** AMQP port; 0 picks a free one. Default 5672. */
@@ -23,6 +25,14 @@ export interface BrokerOptions {
   /** Bytes of message bodies held before publishers are blocked. Default 40% of RAM, at most 2 GiB. */
   memoryHighWatermark?: number
   logger?: Logger
+  /** Port of the management HTTP API (RabbitMQ-compatible, see docs/http-api.md); 0 picks a free one. Omitted: no HTTP API. */
+  httpPort?: number
+  /** Address the HTTP API binds. Default '127.0.0.1': loopback only, unlike AMQP. */
+  httpHost?: string
+  /** Other handlers served from the HTTP API's port (the web console), tried before the API's 404. */
+  httpHandlers?: HttpHandler[]
+  /** How often the HTTP API samples counters for its rates, in ms. Default 5000 (RabbitMQ's interval). */
+  statsIntervalMs?: number
 }
 
 export interface BrokerHandle {
@@ -30,6 +40,9 @@ export interface BrokerHandle {
   readonly host: string
   readonly dataDir: string | undefined
   readonly core: BrokerCore
+  /** the management HTTP API's port, when httpPort was given */
+  readonly httpPort: number | undefined
+  readonly httpHost: string | undefined
   /** Closes client connections with connection.close 320, then flushes and closes storage. */
   close(): Promise<void>
 }
@@ -52,14 +65,36 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     await store.close()
     throw error
   }
+  let http: ManagementApi | undefined
+  let httpAddress
+  if (options.httpPort !== undefined) {
+    http = new ManagementApi({
+      core,
+      connections: () => server.connections,
+      handlers: options.httpHandlers,
+      statsIntervalMs: options.statsIntervalMs,
+      amqpListener: { port: address.port, host: address.address },
+      logger,
+    })
+    try {
+      httpAddress = await http.listen(options.httpPort, options.httpHost ?? '127.0.0.1')
+    } catch (error) {
+      await server.close('broker shutdown')
+      await store.close()
+      throw error
+    }
+  }
   let closing: Promise<void> | undefined
   return {
     port: address.port,
     host: address.address,
     dataDir: options.dataDir,
     core,
+    httpPort: httpAddress?.port,
+    httpHost: httpAddress?.address,
     close() {
       closing ??= (async () => {
+        await http?.close()
         await server.close('broker shutdown')
         core.delayed.stop()
         core.persistDeliveryState()
