@@ -87,7 +87,14 @@ function get(req: ApiRequest) {
     out.push(messageJson(entry, encoding, truncate, queue.messageCount))
   }
   if (ackmode === 'ack_requeue_false') for (const entry of taken) queue.settle(entry)
-  else if (ackmode === 'reject_requeue_false') for (const entry of taken) queue.reject(entry)
+  else if (ackmode === 'reject_requeue_false') {
+    // a reject without requeue dead-letters where the core supports it (Queue.reject), else the message is dropped
+    const rejectable = queue as unknown as { reject?: (entry: QueueEntry) => void }
+    for (const entry of taken) {
+      if (typeof rejectable.reject === 'function') rejectable.reject.call(queue, entry)
+      else queue.settle(entry)
+    }
+  }
   else queue.requeue(taken)
   return out
 }
