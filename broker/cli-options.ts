@@ -13,6 +13,10 @@ export interface CliOptions {
   dataDir: string | undefined
   /** heartbeat the broker proposes, in seconds; undefined = the broker's default */
   heartbeat: number | undefined
+  /** port of the management HTTP API; undefined = no HTTP API */
+  httpPort?: number
+  /** address the HTTP API binds (--bind); undefined = the broker's default, loopback */
+  httpHost?: string
 }
 
 export type CliParseResult =
@@ -22,6 +26,7 @@ export type CliParseResult =
 
 export const DEFAULT_PORT = 5672
 export const DEFAULT_HOST = '0.0.0.0'
+export const DEFAULT_HTTP_HOST = '127.0.0.1'
 
 export const USAGE = `Usage: npm run broker -- [options]
        tsx broker/cli.ts [options]
@@ -34,6 +39,9 @@ Options:
   --data <dir>      directory for the SQLite store (created if missing);
                     omitted: an in-memory store, nothing survives a restart
   --heartbeat <s>   heartbeat interval in seconds the broker proposes (0 disables)
+  --http-port <n>   serve the RabbitMQ-compatible management HTTP API on this port
+                    (RabbitMQ uses 15672; 0 picks a free port; omitted: no HTTP API)
+  --bind <addr>     address the HTTP API binds (default ${DEFAULT_HTTP_HOST}, loopback only)
   -h, --help        show this help
 
 SIGINT or SIGTERM closes client connections (connection.close 320 CONNECTION_FORCED),
@@ -56,6 +64,8 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
         host: { type: 'string' },
         data: { type: 'string' },
         heartbeat: { type: 'string' },
+        'http-port': { type: 'string' },
+        bind: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -90,7 +100,18 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
     dataDir = values.data
   }
 
-  return { kind: 'run', options: { port, host: host.trim(), dataDir, heartbeat } }
+  const options: CliOptions = { port, host: host.trim(), dataDir, heartbeat }
+  if (values['http-port'] !== undefined) {
+    const p = parseInteger('http-port', values['http-port'], 0, 65535)
+    if (typeof p === 'string') return { kind: 'error', message: p }
+    options.httpPort = p
+  }
+  if (values.bind !== undefined) {
+    if (values.bind.trim() === '') return { kind: 'error', message: '--bind must not be empty' }
+    if (options.httpPort === undefined) return { kind: 'error', message: '--bind needs --http-port (it is the HTTP API\'s address)' }
+    options.httpHost = values.bind.trim()
+  }
+  return { kind: 'run', options }
 }
 
 /** The address a client on this machine should use: a wildcard bind is reached through loopback. */
@@ -101,4 +122,8 @@ export function clientHost(boundHost: string): string {
 
 export function amqpUrl(boundHost: string, port: number): string {
   return `amqp://${clientHost(boundHost)}:${port}`
+}
+
+export function httpUrl(boundHost: string, port: number): string {
+  return `http://${clientHost(boundHost)}:${port}/api/`
 }

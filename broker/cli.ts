@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startBroker, type BrokerHandle } from './index'
-import { USAGE, amqpUrl, parseCliOptions } from './cli-options'
+import { USAGE, amqpUrl, httpUrl, parseCliOptions } from './cli-options'
 
 const logger = {
   info: (msg: string) => console.error(`[info] ${msg}`),
@@ -26,19 +26,22 @@ async function main(): Promise<void> {
     console.error('Run with --help for the list of options.')
     process.exit(2)
   }
-  const { port, host, heartbeat } = parsed.options
+  const { port, host, heartbeat, httpPort, httpHost } = parsed.options
   const dataDir = parsed.options.dataDir === undefined ? undefined : resolve(parsed.options.dataDir)
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
 
   let handle: BrokerHandle
   try {
-    handle = await startBroker({ port, host, dataDir, heartbeat, logger })
+    handle = await startBroker({ port, host, dataDir, heartbeat, logger, httpPort, httpHost })
   } catch (e) {
     console.error(`warren broker: failed to start: ${e instanceof Error ? e.message : String(e)}`)
     process.exit(1)
   }
 
   console.log(`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`)
+  if (handle.httpPort !== undefined && handle.httpHost !== undefined) {
+    console.log(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort)} (bound to ${handle.httpHost}:${handle.httpPort})`)
+  }
   console.log(
     handle.dataDir === undefined
       ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)'

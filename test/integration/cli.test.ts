@@ -86,6 +86,21 @@ describe('broker CLI', () => {
     expect(await run.exited).toEqual({ code: 0, signal: null })
   })
 
+  it('serves the management HTTP API with --http-port 0 (loopback by default)', async () => {
+    const run = runCli(['--port', '0', '--host', '127.0.0.1', '--http-port', '0'])
+    await waitForPort(run)
+    const deadline = Date.now() + 10_000
+    let match: RegExpExecArray | null = null
+    while (!(match = /Management HTTP API on http:\/\/127\.0\.0\.1:(\d+)\/api\/ \(bound to 127\.0\.0\.1:/.exec(run.stdout())) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(match, run.stdout()).not.toBeNull()
+    const response = await fetch(`http://127.0.0.1:${match![1]}/api/whoami`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })
+    expect(await response.json()).toEqual({ name: 'guest', tags: ['administrator'] })
+    run.child.kill('SIGTERM')
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+  })
+
   it('prints help and exits 0', async () => {
     const run = runCli(['--help'])
     expect(await run.exited).toEqual({ code: 0, signal: null })

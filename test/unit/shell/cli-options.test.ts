@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { amqpUrl, clientHost, DEFAULT_HOST, DEFAULT_PORT, parseCliOptions, USAGE } from '../../../broker/cli-options'
+import { amqpUrl, clientHost, DEFAULT_HOST, DEFAULT_PORT, httpUrl, parseCliOptions, USAGE } from '../../../broker/cli-options'
 
 describe('parseCliOptions', () => {
   it('uses the defaults: port 5672, all interfaces, in-memory store', () => {
@@ -15,6 +15,18 @@ describe('parseCliOptions', () => {
       kind: 'run',
       options: { port: 0, host: '127.0.0.1', dataDir: './data', heartbeat: 30 },
     })
+  })
+
+  it('reads --http-port and --bind for the management HTTP API', () => {
+    expect(parseCliOptions(['--http-port', '15672'])).toEqual({
+      kind: 'run',
+      options: { port: DEFAULT_PORT, host: DEFAULT_HOST, dataDir: undefined, heartbeat: undefined, httpPort: 15672 },
+    })
+    expect(parseCliOptions(['--http-port=0', '--bind', '0.0.0.0'])).toMatchObject({ kind: 'run', options: { httpPort: 0, httpHost: '0.0.0.0' } })
+    const none = parseCliOptions([])
+    expect(none.kind === 'run' && none.options.httpPort).toBe(undefined)
+    expect(USAGE).toContain('--http-port')
+    expect(USAGE).toContain('--bind')
   })
 
   it('recognises --help and -h', () => {
@@ -35,6 +47,10 @@ describe('parseCliOptions', () => {
     [['--bogus'], /bogus/],
     [['stray'], /stray/],
     [['--port'], /port/],
+    [['--http-port', 'x'], /--http-port must be a whole number/],
+    [['--http-port', '70000'], /--http-port must be between 0 and 65535/],
+    [['--http-port', '1', '--bind', ''], /--bind must not be empty/],
+    [['--bind', '127.0.0.1'], /--bind needs --http-port/],
   ])('rejects %j', (argv, message) => {
     const result = parseCliOptions(argv)
     expect(result.kind).toBe('error')
@@ -44,6 +60,13 @@ describe('parseCliOptions', () => {
   it('accepts the edges of the port range', () => {
     expect(parseCliOptions(['--port', '65535'])).toMatchObject({ kind: 'run', options: { port: 65535 } })
     expect(parseCliOptions(['--port', '0'])).toMatchObject({ kind: 'run', options: { port: 0 } })
+  })
+})
+
+describe('httpUrl', () => {
+  it('points at the API through loopback when bound to every interface', () => {
+    expect(httpUrl('0.0.0.0', 15672)).toBe('http://127.0.0.1:15672/api/')
+    expect(httpUrl('::1', 1)).toBe('http://[::1]:1/api/')
   })
 })
 
