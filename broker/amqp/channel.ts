@@ -81,6 +81,8 @@ export class AmqpChannel {
   /** highest seq that a registered whenCommitted callback already covers */
   private commitCoveredUpTo = 0
   private nackUpTo = 0
+  /** sequence numbers a queue refused (x-overflow reject-publish), nacked in order; ascending */
+  private readonly rejectedSeqs: number[] = []
 
   private txMode = false
   private txOperations: TxOperation[] = []
@@ -348,6 +350,7 @@ export class AmqpChannel {
     if (!this.confirmMode) return
     const seq = ++this.publishSeq
     if (result.stored) this.awaitingCommit.push(seq)
+    if (result.rejected) this.rejectedSeqs.push(seq)
     this.connection.dirtyChannels.add(this)
   }
 
@@ -367,9 +370,20 @@ export class AmqpChannel {
     if (ackUpTo > this.confirmedUpTo) {
       this.stats.confirm += ackUpTo - this.confirmedUpTo
       this.vhost.stats.confirm += ackUpTo - this.confirmedUpTo
-      const multiple = ackUpTo - this.confirmedUpTo > 1
-      if (this.nackUpTo > this.confirmedUpTo) this.connection.sendMethod(this.id, 'basic.nack', { deliveryTag: ackUpTo, multiple, requeue: false })
-      else this.connection.sendMethod(this.id, 'basic.ack', { deliveryTag: ackUpTo, multiple })
+      if (this.nackUpTo > this.confirmedUpTo) {
+        const multiple = ackUpTo - this.confirmedUpTo > 1
+        this.connection.sendMethod(this.id, 'basic.nack', { deliveryTag: ackUpTo, multiple, requeue: false })
+        while (this.rejectedSeqs.length > 0 && this.rejectedSeqs[0] <= ackUpTo) this.rejectedSeqs.shift()
+      } else {
+        // publishes a queue refused are nacked one by one, in order among the acks (RabbitMQ: any refusing queue nacks)
+        while (this.rejectedSeqs.length > 0 && this.rejectedSeqs[0] <= ackUpTo) {
+          const rejected = this.rejectedSeqs.shift()!
+          if (rejected - 1 > this.confirmedUpTo) this.connection.sendMethod(this.id, 'basic.ack', { deliveryTag: rejected - 1, multiple: rejected - 1 - this.confirmedUpTo > 1 })
+          this.connection.sendMethod(this.id, 'basic.nack', { deliveryTag: rejected, multiple: false, requeue: false })
+          this.confirmedUpTo = rejected
+        }
+        if (ackUpTo > this.confirmedUpTo) this.connection.sendMethod(this.id, 'basic.ack', { deliveryTag: ackUpTo, multiple: ackUpTo - this.confirmedUpTo > 1 })
+      }
       this.confirmedUpTo = ackUpTo
     }
   }
@@ -535,6 +549,8 @@ export class AmqpChannel {
         let list = requeued.get(queue)
         if (!list) requeued.set(queue, (list = []))
         list.push(entry)
+      } else if (requeue === false) {
+        queue.reject(entry)
       } else {
         queue.settle(entry)
       }

@@ -1,7 +1,7 @@
 import { encodeFieldTable, plainFieldValue, TypedValue, type FieldTable, type FieldValue } from '../protocol'
 
 /** RabbitMQ's names for field types, as they appear in its "inequivalent arg" messages. */
-function typeName(value: FieldValue | undefined): string {
+export function typeName(value: FieldValue | undefined): string {
   if (value instanceof TypedValue) {
     const names: Record<string, string> = { b: 'byte', B: 'unsignedbyte', s: 'short', u: 'unsignedshort', I: 'signedint', i: 'unsignedint', l: 'long', f: 'float', d: 'double', S: 'longstr' }
     return names[value.type] ?? value.type

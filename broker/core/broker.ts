@@ -1,8 +1,10 @@
 import { decodeBasicProperties } from '../protocol'
 import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
 import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions } from './delayed'
+import { notFound } from './errors'
 import { MemoryAccount } from './memory'
 import type { Message } from './message'
+import type { Policy, PolicyApplyTo, PolicyDefinition } from './policy'
 import { compilePermission, hashPassword, passwordMatches, SHA256_ALGORITHM, type Permission } from './users'
 import { Vhost } from './vhost'
 
@@ -64,6 +66,10 @@ export class BrokerCore {
     for (const record of definitions.vhosts) this.newVhost(record.name)
     for (const user of definitions.users) this.users.set(user.name, user)
     for (const permission of definitions.permissions) this.cachePermission(permission)
+    for (const record of definitions.policies ?? []) {
+      const definition = JSON.parse(record.definition) as PolicyDefinition
+      this.vhosts.get(record.vhost)?.policies.set(record.name, { vhost: record.vhost, name: record.name, pattern: record.pattern, applyTo: record.applyTo as PolicyApplyTo, priority: record.priority, definition })
+    }
     for (const record of definitions.exchanges) this.vhosts.get(record.vhost)?.restoreExchange(record)
     for (const record of definitions.queues) {
       const vhost = this.vhosts.get(record.vhost)
@@ -82,13 +88,15 @@ export class BrokerCore {
             body: stored.body,
             persistent: true,
           }
-          queue.enqueue({ message, redelivered: stored.redelivered, stored: true })
+          queue.enqueue({ message, redelivered: stored.redelivered, stored: true }, true)
         }
         if (page.length < RECOVERY_PAGE) break
         afterId = page[page.length - 1].id
       }
     }
     for (const record of definitions.bindings) this.vhosts.get(record.vhost)?.restoreBinding(record)
+    // with bindings in place: length limits and TTLs apply to the recovered messages, expiry timers start
+    for (const vhost of this.vhosts.values()) vhost.applyPolicies()
   }
 
   /**
@@ -137,6 +145,30 @@ export class BrokerCore {
     this.store.deleteVhost(name)
     for (const byVhost of this.permissions.values()) byVhost.delete(name)
     return true
+  }
+
+  // --- policies -----------------------------------------------------------------------------------------------
+
+  /** Adds or replaces a policy in a vhost (throws 404 for a missing vhost, 406 for an invalid policy). */
+  setPolicy(vhost: string, policy: Omit<Policy, 'vhost'>): Policy {
+    return this.vhostOrThrow(vhost).setPolicy(policy)
+  }
+
+  /** Removes a policy; false when the vhost has none with that name. */
+  deletePolicy(vhost: string, name: string): boolean {
+    return this.vhosts.get(vhost)?.deletePolicy(name) ?? false
+  }
+
+  /** The policies of one vhost, or of all vhosts. */
+  listPolicies(vhost?: string): Policy[] {
+    if (vhost !== undefined) return this.vhosts.get(vhost)?.listPolicies() ?? []
+    return [...this.vhosts.values()].flatMap((v) => v.listPolicies())
+  }
+
+  private vhostOrThrow(name: string): Vhost {
+    const vhost = this.vhosts.get(name)
+    if (!vhost) throw notFound(`no vhost '${name}'`)
+    return vhost
   }
 
   // --- users and permissions ----------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export interface QueueEntry {
   redelivered: boolean
   /** set when the message is written to the store for this queue */
   stored: boolean
+  /** when the message expires in this queue (ms since the epoch): x-message-ttl or expiration, set on enqueue */
+  expiresAt?: number
 }
 
 export function isPersistent(properties: BasicProperties): boolean {

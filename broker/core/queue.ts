@@ -2,6 +2,7 @@ import type { FieldTable } from '../protocol'
 import { plainFieldValue } from '../protocol'
 import type { QueueRef, Store } from '../store/store'
 import type { Binding } from './binding'
+import { messageExpiration, queueSettings, type DeathReason, type QueueSettings } from './lifecycle'
 import type { MemoryAccount } from './memory'
 import type { QueueEntry } from './message'
 import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list'
@@ -50,8 +51,19 @@ export class Queue implements QueueDefinition {
   private nextConsumer = 0
   private dispatching = false
   private readonly ready: ReadyList
-  /** called when an auto-delete queue loses its last consumer */
+  /** body bytes of the ready messages (x-max-length-bytes) */
+  private readyBytes = 0
+  /** effective TTL, expiry, dead-letter and length settings (arguments combined with the policy in force) */
+  settings: QueueSettings
+  /** the head's message-TTL timer, and when it fires */
+  private expiryTimer: NodeJS.Timeout | undefined
+  private expiryTimerAt = 0
+  /** x-expires: the queue goes when unused for this long */
+  private unusedTimer: NodeJS.Timeout | undefined
+  /** called when an auto-delete queue loses its last consumer, or an x-expires queue was unused long enough */
   onUnused: (queue: Queue) => void = () => {}
+  /** called for each message the queue dead-letters (after it left the queue); set by the vhost */
+  onDeadLetter: (queue: Queue, entry: QueueEntry, reason: DeathReason) => void = () => {}
 
   constructor(
     definition: QueueDefinition,
@@ -68,6 +80,94 @@ export class Queue implements QueueDefinition {
     this.ref = { vhost, name: this.name }
     const maxPriority = Number(plainFieldValue(definition.arguments['x-max-priority'] ?? 0))
     this.ready = maxPriority > 0 ? new PriorityReadyList(Math.min(maxPriority, 255)) : new FifoReadyList()
+    this.settings = queueSettings(definition.arguments, undefined)
+  }
+
+  /** New effective settings (a policy changed): limits apply at once, message TTL to new messages (RabbitMQ). */
+  applySettings(settings: QueueSettings): void {
+    const expiresChanged = settings.expires !== this.settings.expires
+    this.settings = settings
+    if (this.deleted) return
+    this.dropOverflow()
+    this.dropExpired()
+    if (expiresChanged) this.touch()
+  }
+
+  /** The queue was used (declared, basic.get): restarts its x-expires countdown. */
+  touch(): void {
+    if (this.unusedTimer) clearTimeout(this.unusedTimer)
+    this.unusedTimer = undefined
+    const expires = this.settings.expires
+    if (expires === undefined || this.deleted || this.consumers.length > 0) return
+    this.unusedTimer = setTimeout(() => {
+      this.unusedTimer = undefined
+      if (!this.deleted && this.consumers.length === 0) this.onUnused(this)
+    }, expires)
+    this.unusedTimer.unref?.()
+  }
+
+  /** reject-publish(-dlx): whether taking this message would exceed x-max-length / x-max-length-bytes (will_overflow). */
+  wouldOverflow(size: number): boolean {
+    const { maxLength, maxLengthBytes, overflow } = this.settings
+    if (overflow === 'drop-head') return false
+    return (maxLength !== undefined && this.ready.length + 1 > maxLength) || (maxLengthBytes !== undefined && this.readyBytes + size > maxLengthBytes)
+  }
+
+  private overLimit(): boolean {
+    const { maxLength, maxLengthBytes } = this.settings
+    return (maxLength !== undefined && this.ready.length > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)
+  }
+
+  /** drop-head: the oldest ready messages go (dead-lettered as maxlen) until the queue is within its limits. */
+  private dropOverflow(): void {
+    if (this.settings.overflow !== 'drop-head') return
+    while (this.ready.length > 0 && this.overLimit()) this.deadLetter(this.shiftReady()!, 'maxlen')
+  }
+
+  /** Expired messages at the head go (dead-lettered as expired); a message's TTL takes effect at the head (RabbitMQ). */
+  private dropExpired(now = Date.now()): void {
+    for (;;) {
+      const head = this.ready.peek()
+      if (!head || head.expiresAt === undefined || head.expiresAt > now) break
+      this.deadLetter(this.shiftReady()!, 'expired')
+    }
+    this.scheduleExpiry()
+  }
+
+  private scheduleExpiry(): void {
+    const at = this.ready.peek()?.expiresAt
+    if (at === undefined || this.deleted) {
+      if (this.expiryTimer) clearTimeout(this.expiryTimer)
+      this.expiryTimer = undefined
+      return
+    }
+    if (this.expiryTimer && this.expiryTimerAt <= at) return
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    this.expiryTimerAt = at
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined
+      if (this.deleted) return
+      this.dropExpired()
+      this.dispatch()
+    }, Math.max(0, at - Date.now()))
+    this.expiryTimer.unref?.()
+  }
+
+  private deadLetter(entry: QueueEntry, reason: DeathReason): void {
+    this.discard(entry)
+    if (this.settings.deadLetterExchange !== undefined) this.onDeadLetter(this, entry, reason)
+  }
+
+  private shiftReady(): QueueEntry | undefined {
+    const entry = this.ready.shift()
+    if (entry) this.readyBytes -= entry.message.body.length
+    return entry
+  }
+
+  private pushReady(entry: QueueEntry, restore: boolean): void {
+    if (restore) this.ready.restore(entry)
+    else this.ready.push(entry)
+    this.readyBytes += entry.message.body.length
   }
 
   get messageCount(): number {
@@ -83,16 +183,33 @@ export class Queue implements QueueDefinition {
     return this.ready
   }
 
-  enqueue(entry: QueueEntry): void {
+  enqueue(entry: QueueEntry, recovered = false): void {
     this.memory.add(entry.message.body.length)
     this.stats.publish++
-    this.ready.push(entry)
+    const ttl = this.settings.messageTtl
+    const perMessage = messageExpiration(entry.message.properties)
+    const effective = ttl === undefined ? perMessage : perMessage === undefined ? ttl : Math.min(ttl, perMessage)
+    if (effective !== undefined && entry.expiresAt === undefined) entry.expiresAt = Date.now() + effective
+    // a message that a waiting consumer can take right away goes to it, even with a TTL of 0 (RabbitMQ)
+    if (!recovered && this.ready.length === 0 && this.consumers.length > 0 && !this.dispatching && !this.deleted) {
+      const consumer = this.pickConsumer()
+      if (consumer) {
+        this.handOut(consumer, entry)
+        return
+      }
+    }
+    this.pushReady(entry, false)
+    if (recovered) return
+    this.dropOverflow()
+    this.dropExpired()
     if (this.consumers.length > 0) this.dispatch()
   }
 
   /** basic.get: takes the next message, or undefined when the queue is empty. */
   take(noAck: boolean): QueueEntry | undefined {
-    const entry = this.ready.shift()
+    this.touch()
+    this.dropExpired()
+    const entry = this.shiftReady()
     if (!entry) {
       this.stats.getEmpty++
       return undefined
@@ -112,6 +229,13 @@ export class Queue implements QueueDefinition {
     this.discard(entry)
   }
 
+  /** basic.reject / basic.nack with requeue=false: the message leaves, dead-lettered as rejected. */
+  reject(entry: QueueEntry): void {
+    this.unackedCount--
+    if (this.deleted) return this.discard(entry)
+    this.deadLetter(entry, 'rejected')
+  }
+
   /** Unacked messages come back to their original place, marked redelivered (basic.reject/nack/recover, close). */
   requeue(entries: QueueEntry[]): void {
     if (this.deleted) {
@@ -121,20 +245,26 @@ export class Queue implements QueueDefinition {
     for (const entry of entries) {
       this.unackedCount--
       entry.redelivered = true
-      this.ready.restore(entry)
+      this.pushReady(entry, true)
     }
+    this.dropOverflow()
+    this.dropExpired()
     this.dispatch()
   }
 
   purge(): number {
     const entries = this.ready.clear()
+    this.readyBytes = 0
     for (const entry of entries) this.discard(entry)
+    this.scheduleExpiry()
     return entries.length
   }
 
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer)
     this.hadConsumer = true
+    if (this.unusedTimer) clearTimeout(this.unusedTimer)
+    this.unusedTimer = undefined
     this.dispatch()
   }
 
@@ -143,7 +273,10 @@ export class Queue implements QueueDefinition {
     if (index < 0) return
     this.consumers.splice(index, 1)
     if (this.nextConsumer > index) this.nextConsumer--
-    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) this.onUnused(this)
+    if (this.autoDelete && this.hadConsumer && this.consumers.length === 0) return this.onUnused(this)
+    if (this.consumers.length === 0) this.touch()
+    // single active consumer: the next one in line takes over
+    else if (this.settings.singleActiveConsumer && index === 0) this.dispatch()
   }
 
   /** Delivers ready messages to consumers in round robin while any can take one. */
@@ -151,23 +284,34 @@ export class Queue implements QueueDefinition {
     if (this.dispatching || this.deleted) return
     this.dispatching = true
     try {
+      const now = Date.now()
       while (this.ready.length > 0) {
         const consumer = this.pickConsumer()
         if (!consumer) break
-        const entry = this.ready.shift()!
-        if (consumer.noAck) this.stats.deliverNoAck++
-        else this.stats.deliver++
-        if (entry.redelivered) this.stats.redeliver++
-        if (consumer.noAck) this.discard(entry)
-        else this.unackedCount++
-        consumer.deliver(this, entry)
+        const head = this.ready.peek()!
+        if (head.expiresAt !== undefined && head.expiresAt <= now) {
+          this.dropExpired(now)
+          continue
+        }
+        this.handOut(consumer, this.shiftReady()!)
       }
     } finally {
       this.dispatching = false
     }
   }
 
+  private handOut(consumer: Consumer, entry: QueueEntry): void {
+    if (consumer.noAck) this.stats.deliverNoAck++
+    else this.stats.deliver++
+    if (entry.redelivered) this.stats.redeliver++
+    if (consumer.noAck) this.discard(entry)
+    else this.unackedCount++
+    consumer.deliver(this, entry)
+  }
+
   private pickConsumer(): Consumer | undefined {
+    // single active consumer: only the longest-registered consumer receives (RabbitMQ x-single-active-consumer)
+    if (this.settings.singleActiveConsumer) return this.consumers.length > 0 && this.consumers[0].canAccept() ? this.consumers[0] : undefined
     const count = this.consumers.length
     for (let i = 0; i < count; i++) {
       const index = (this.nextConsumer + i) % count
@@ -183,7 +327,11 @@ export class Queue implements QueueDefinition {
   /** The queue is being deleted: consumers are cancelled, messages dropped; returns the ready count. */
   destroy(): number {
     this.deleted = true
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    if (this.unusedTimer) clearTimeout(this.unusedTimer)
+    this.expiryTimer = this.unusedTimer = undefined
     const count = this.ready.length
+    this.readyBytes = 0
     for (const entry of this.ready.clear()) this.memory.remove(entry.message.body.length)
     for (const consumer of this.consumers.splice(0)) consumer.cancelledByServer(this)
     return count

@@ -61,6 +61,17 @@ export interface BindingRecord {
   arguments: Buffer
 }
 
+/** A policy (RabbitMQ's set_policy): the store keeps its definition as JSON text. */
+export interface PolicyRecord {
+  vhost: string
+  name: string
+  pattern: string
+  applyTo: string
+  priority: number
+  /** JSON object of the policy's definition keys */
+  definition: string
+}
+
 export interface QueueRef {
   vhost: string
   name: string
@@ -118,6 +129,7 @@ export interface Definitions {
   exchanges: ExchangeRecord[]
   queues: QueueRecord[]
   bindings: BindingRecord[]
+  policies: PolicyRecord[]
 }
 
 export interface Store {
@@ -142,6 +154,9 @@ export interface Store {
   deleteQueue(vhost: string, name: string): void
   saveBinding(binding: BindingRecord): void
   deleteBinding(binding: BindingRecord): void
+  /** Adds or replaces the policy with the same (vhost, name). Deleting a vhost deletes its policies. */
+  savePolicy(policy: PolicyRecord): void
+  deletePolicy(vhost: string, name: string): void
 
   /** Stores one message for the given durable queues (body once, one entry per queue). */
   addMessage(message: StoredMessage, queues: QueueRef[]): void

@@ -3,6 +3,7 @@ import type {
   Definitions,
   ExchangeRecord,
   PermissionRecord,
+  PolicyRecord,
   QueueRecord,
   QueueRef,
   RecoveredMessage,
@@ -80,6 +81,7 @@ class MemoryStore implements Store {
   private readonly users = new Map<string, UserRecord>()
   /** key: JSON [user, vhost] */
   private readonly permissions = new Map<string, PermissionRecord>()
+  private readonly policyRecords = new Map<string, PolicyRecord>()
   private readonly exchanges = new Map<string, ExchangeRecord>()
   private readonly queueRecords = new Map<string, QueueRecord>()
   private readonly bindings = new Map<string, BindingRecord>()
@@ -101,6 +103,7 @@ class MemoryStore implements Store {
       exchanges: [...this.exchanges.values()].map((e) => ({ ...e })),
       queues: [...this.queueRecords.values()].map((q) => ({ ...q })),
       bindings: [...this.bindings.values()].map((b) => ({ ...b })),
+      policies: [...this.policyRecords.values()].map((p) => ({ ...p })),
     }
   }
 
@@ -116,6 +119,7 @@ class MemoryStore implements Store {
     for (const [key, e] of this.exchanges) if (e.vhost === name) this.exchanges.delete(key)
     for (const [key, q] of this.queueRecords) if (q.vhost === name) this.queueRecords.delete(key)
     for (const [key, b] of this.bindings) if (b.vhost === name) this.bindings.delete(key)
+    for (const [key, p] of this.policyRecords) if (p.vhost === name) this.policyRecords.delete(key)
     const prefix = queueKey(name, '')
     for (const key of [...this.queues.keys()]) if (key.startsWith(prefix)) this.purgeKey(key)
   }
@@ -140,6 +144,16 @@ class MemoryStore implements Store {
   deletePermission(user: string, vhost: string): void {
     this.assertOpen()
     this.permissions.delete(JSON.stringify([user, vhost]))
+  }
+
+  savePolicy(policy: PolicyRecord): void {
+    this.assertOpen()
+    this.policyRecords.set(JSON.stringify([policy.vhost, policy.name]), { ...policy })
+  }
+
+  deletePolicy(vhost: string, name: string): void {
+    this.assertOpen()
+    this.policyRecords.delete(JSON.stringify([vhost, name]))
   }
 
   saveExchange(exchange: ExchangeRecord): void {

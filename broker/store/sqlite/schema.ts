@@ -99,6 +99,20 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       CREATE INDEX scheduled_by_exchange ON scheduled (vhost, exchange, due_at, id);
     `)
   },
+  // 3: policies (RabbitMQ's set_policy)
+  (db) => {
+    db.exec(`
+      CREATE TABLE policies (
+        vhost      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        pattern    TEXT NOT NULL,
+        apply_to   TEXT NOT NULL,
+        priority   INTEGER NOT NULL,
+        definition TEXT NOT NULL,  -- JSON object
+        PRIMARY KEY (vhost, name)
+      ) WITHOUT ROWID;
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length

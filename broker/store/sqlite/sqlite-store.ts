@@ -6,6 +6,7 @@ import type {
   Definitions,
   ExchangeRecord,
   PermissionRecord,
+  PolicyRecord,
   QueueRecord,
   QueueRef,
   RecoveredMessage,
@@ -109,6 +110,15 @@ interface BindingRow {
   arguments: Buffer
 }
 
+interface PolicyRow {
+  vhost: string
+  name: string
+  pattern: string
+  apply_to: string
+  priority: number
+  definition: string
+}
+
 /** Length-prefixed, so no two (vhost, name) pairs share a key whatever characters they hold. */
 function queueKey(vhost: string, name: string): string {
   return `${vhost.length}:${vhost}${name}`
@@ -146,6 +156,13 @@ return {
       'INSERT OR REPLACE INTO permissions (user, vhost, configure, write, read) VALUES (?, ?, ?, ?, ?)',
     ),
     deletePermission: db.prepare('DELETE FROM permissions WHERE user = ? AND vhost = ?'),
+
+    savePolicy: db.prepare(
+      'INSERT OR REPLACE INTO policies (vhost, name, pattern, apply_to, priority, definition) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    deletePolicy: db.prepare('DELETE FROM policies WHERE vhost = ? AND name = ?'),
+    deleteVhostPolicies: db.prepare('DELETE FROM policies WHERE vhost = ?'),
+    allPolicies: db.prepare('SELECT * FROM policies ORDER BY vhost, name'),
 
     saveExchange: db.prepare(
       'INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)',
@@ -352,6 +369,14 @@ class SqliteStore implements Store {
         routingKey: r.routing_key,
         arguments: r.arguments,
       })),
+      policies: (s.allPolicies.all() as PolicyRow[]).map((r) => ({
+        vhost: r.vhost,
+        name: r.name,
+        pattern: r.pattern,
+        applyTo: r.apply_to,
+        priority: r.priority,
+        definition: r.definition,
+      })),
     }
   }
 
@@ -372,6 +397,7 @@ class SqliteStore implements Store {
       this.s.deleteVhostQueues.run(name)
       this.s.deleteVhostExchanges.run(name)
       this.s.deleteVhostPermissions.run(name)
+      this.s.deleteVhostPolicies.run(name)
       this.s.deleteVhost.run(name)
     })
   }
@@ -397,6 +423,15 @@ class SqliteStore implements Store {
 
   deletePermission(user: string, vhost: string): void {
     this.push(() => this.s.deletePermission.run(user, vhost))
+  }
+
+  savePolicy(policy: PolicyRecord): void {
+    const { vhost, name, pattern, applyTo, priority, definition } = policy
+    this.push(() => this.s.savePolicy.run(vhost, name, pattern, applyTo, priority, definition))
+  }
+
+  deletePolicy(vhost: string, name: string): void {
+    this.push(() => this.s.deletePolicy.run(vhost, name))
   }
 
   saveExchange(exchange: ExchangeRecord): void {

@@ -51,7 +51,7 @@ const q3: QueueRef = { vhost: 'other', name: 'q1' }
 const ids = (store: Store, queue: QueueRef, afterId = 0, limit = 1000): number[] =>
   store.readMessages(queue, afterId, limit).map((m) => m.id)
 
-function sorted(d: Definitions): Definitions {
+function sorted(d: Omit<Definitions, 'policies'> & { policies?: Definitions['policies'] }): Definitions {
   const by = <T>(key: (x: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)
   return {
     vhosts: [...d.vhosts].sort(by((v) => v.name)),
@@ -64,6 +64,7 @@ function sorted(d: Definitions): Definitions {
         [b.vhost, b.source, b.destinationType, b.destination, b.routingKey, b.arguments.toString('hex')].join('\0'),
       ),
     ),
+    policies: [...(d.policies ?? [])].sort(by((p) => `${p.vhost}\0${p.name}`)),
   }
 }
 
@@ -136,7 +137,7 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
 
     it('starts empty', () => {
       const store = open()
-      expect(store.loadDefinitions()).toEqual({ vhosts: [], users: [], permissions: [], exchanges: [], queues: [], bindings: [] })
+      expect(store.loadDefinitions()).toEqual({ vhosts: [], users: [], permissions: [], exchanges: [], queues: [], bindings: [], policies: [] })
       expect(store.lastMessageId).toBe(0)
       expect(store.previousShutdownWasClean).toBe(true)
       expect(store.countMessages(q1)).toBe(0)
@@ -167,6 +168,28 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(sorted(store.loadDefinitions())).toEqual(expected)
       store = await cycle(store)
       expect(sorted(store.loadDefinitions())).toEqual(expected)
+    })
+
+    it('round-trips policies, replaces them by (vhost, name), and deletes them alone or with their vhost', async () => {
+      let store = open()
+      store.saveVhost(vhostA)
+      store.saveVhost(vhostB)
+      const ttl = { vhost: '/', name: 'ttl', pattern: '^ttl\\.', applyTo: 'queues', priority: 0, definition: '{"message-ttl":100}' }
+      const ae = { vhost: '/', name: 'ae', pattern: '.*', applyTo: 'exchanges', priority: 5, definition: '{"alternate-exchange":"unrouted"}' }
+      const other = { vhost: 'other', name: 'ttl', pattern: '', applyTo: 'all', priority: -1, definition: '{"max-length":3}' }
+      store.savePolicy(ttl)
+      store.savePolicy(ae)
+      store.savePolicy(other)
+      store.savePolicy({ ...ttl, priority: 7 })
+      await store.flush()
+      expect(sorted(store.loadDefinitions()).policies).toEqual([{ ...ae }, { ...ttl, priority: 7 }, { ...other }])
+      store = await cycle(store)
+      expect(sorted(store.loadDefinitions()).policies).toEqual([{ ...ae }, { ...ttl, priority: 7 }, { ...other }])
+      store.deletePolicy('/', 'ae')
+      store.deletePolicy('/', 'missing')
+      store.deleteVhost('other')
+      store = await cycle(store)
+      expect(store.loadDefinitions().policies).toEqual([{ ...ttl, priority: 7 }])
     })
 
     it('deletes definitions with their cascades', async () => {
