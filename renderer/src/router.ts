@@ -1,0 +1,26 @@
+import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router'
+
+export const MAIN_VIEWS = [
+  { path: '/overview', name: 'overview', label: 'Overview', key: '1' },
+  { path: '/queues', name: 'queues', label: 'Queues', key: '2' },
+  { path: '/exchanges', name: 'exchanges', label: 'Exchanges', key: '3' },
+  { path: '/messages', name: 'messages', label: 'Message browser', key: '4' },
+  { path: '/publish', name: 'publish', label: 'Publish', key: '5' },
+  { path: '/clients', name: 'clients', label: 'Connections & channels', key: '6' },
+  { path: '/profiles', name: 'profiles', label: 'Broker profiles', key: '7' },
+] as const
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/overview' },
+  { path: '/overview', name: 'overview', component: () => import('./views/OverviewView.vue') },
+  { path: '/queues', name: 'queues', component: () => import('./views/QueuesView.vue') },
+  { path: '/exchanges', name: 'exchanges', component: () => import('./views/ExchangesView.vue') },
+  { path: '/messages', name: 'messages', component: () => import('./views/MessagesView.vue') },
+  { path: '/publish', name: 'publish', component: () => import('./views/PublishView.vue') },
+  { path: '/clients', name: 'clients', component: () => import('./views/ClientsView.vue') },
+  { path: '/profiles', name: 'profiles', component: () => import('./views/ProfilesView.vue') },
+  { path: '/:rest(.*)*', redirect: '/overview' },
+]
+
+// hash history: the desktop app loads index.html from a file:// URL
+export const router = createRouter({ history: createWebHashHistory(), routes })
