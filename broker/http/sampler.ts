@@ -18,6 +18,7 @@ interface Sample {
 export class RateSampler {
   private samples = new WeakMap<object, Sample>()
   private timer: NodeJS.Timeout | undefined
+  private lastAt: number | undefined
 
   constructor(
     /** every counted object with its current values, in a fixed order per object */
@@ -39,8 +40,12 @@ export class RateSampler {
 
   /** Takes one sample of everything now (also called by the timer). */
   sample(now = Date.now()): void {
+    const since = this.lastAt
+    this.lastAt = now
     for (const { key, values } of this.collect()) {
-      const previous = this.samples.get(key)
+      // an object first seen now appeared since the last sample, starting from zero (counters, queue depths and
+      // byte counts all start at 0), so what it did in between counts toward its first rate
+      const previous = this.samples.get(key) ?? (since === undefined ? undefined : { at: since, values: values.map(() => 0), rates: [] })
       let rates: number[]
       if (!previous || now <= previous.at) rates = values.map(() => 0)
       else {

@@ -39,7 +39,10 @@ function listBetween(req: ApiRequest, kind: Kind) {
 }
 
 function createBinding(req: ApiRequest, kind: Kind) {
-  const { vhost, source, destination } = ends(req, kind)
+  // missing ends are the core's 404s here ("no exchange 'x' in vhost '/'"), as RabbitMQ answers a POST
+  const vhost = vhostOf(req)
+  const source = req.params.source === 'amq.default' ? '' : req.params.source
+  const destination = req.params.destination
   const routingKey = stringField(req.body, 'routing_key', '')
   const args = fieldTableFrom(objectField(req.body, 'arguments'))
   const actor = actorFor(req, vhost.name)
