@@ -16,7 +16,7 @@ import { allRoutes } from './routes'
 import { Router, type Access } from './router'
 import { RateSampler } from './sampler'
 import { sampledValues } from './stats-view'
-import { connectionValues } from './views'
+import { connectionValues, vhostOctets } from './views'
 
 /** Something else served from the same port (the web console): returns true when it answered the request. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
@@ -59,6 +59,7 @@ export class ManagementApi {
           core,
           [...options.connections()].flatMap((connection) => [...connection.channels.values()]),
           [...options.connections()].map((connection) => ({ key: connection, values: connectionValues(connection) })),
+          (vhost) => vhostOctets(options, vhost),
         ),
       options.statsIntervalMs ?? 5_000,
     )

@@ -96,6 +96,7 @@ export function depthJson(values: number[], sampler: RateSampler, key: object): 
 export const aggregateKeys = {
   vhostDepth: new WeakMap<Vhost, object>(),
   vhostTotals: new WeakMap<Vhost, object>(),
+  vhostOctets: new WeakMap<Vhost, object>(),
   brokerDepth: new WeakMap<BrokerCore, object>(),
   brokerTotals: new WeakMap<BrokerCore, object>(),
 }
@@ -113,7 +114,12 @@ export function vhostDepth(vhost: Vhost): number[] {
 }
 
 /** Everything the sampler reads every interval. */
-export function* sampledValues(core: BrokerCore, channels: Iterable<{ stats: MessageStats }>, connections: Iterable<{ key: object; values: number[] }>): Iterable<Sampled> {
+export function* sampledValues(
+  core: BrokerCore,
+  channels: Iterable<{ stats: MessageStats }>,
+  connections: Iterable<{ key: object; values: number[] }>,
+  vhostOctets: (vhost: Vhost) => number[],
+): Iterable<Sampled> {
   const brokerDepth = [0, 0, 0]
   for (const vhost of core.vhosts.values()) {
     for (const queue of vhost.queues.values()) {
@@ -126,6 +132,7 @@ export function* sampledValues(core: BrokerCore, channels: Iterable<{ stats: Mes
     const depth = vhostDepth(vhost)
     depth.forEach((value, i) => (brokerDepth[i] += value))
     yield { key: keyFor(aggregateKeys.vhostDepth, vhost), values: depth }
+    yield { key: keyFor(aggregateKeys.vhostOctets, vhost), values: vhostOctets(vhost) }
   }
   yield { key: keyFor(aggregateKeys.brokerTotals, core), values: statsValues(brokerTotals(core)) }
   yield { key: keyFor(aggregateKeys.brokerDepth, core), values: brokerDepth }

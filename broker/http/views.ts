@@ -247,13 +247,10 @@ function consumersOf(deps: ApiDeps, queue: Queue) {
 
 export function vhostJson(deps: ApiDeps, vhost: Vhost): Record<string, unknown> {
   const meta = deps.vhostMeta.get(vhost.name) ?? { description: '', tags: [] }
-  let recv = 0
-  let send = 0
-  for (const connection of deps.connections()) {
-    if (connection.vhost !== vhost) continue
-    recv += connection.socket.bytesRead
-    send += connection.socket.bytesWritten
-  }
+  const [recv, send] = vhostOctets(deps, vhost)
+  const octetsKey = keyFor(aggregateKeys.vhostOctets, vhost)
+  // live connections only: a closing connection takes its bytes away, which is not a negative rate
+  const octetRate = (index: number) => Math.max(0, deps.sampler.rate(octetsKey, index))
   const depthKey = keyFor(aggregateKeys.vhostDepth, vhost)
   const json: Record<string, unknown> = {
     cluster_state: { [deps.node]: 'running' },
@@ -265,9 +262,23 @@ export function vhostJson(deps: ApiDeps, vhost: Vhost): Record<string, unknown> 
     tracing: false,
     ...depthJson(vhostDepth(vhost), deps.sampler, depthKey),
     recv_oct: recv,
+    recv_oct_details: { rate: octetRate(0) },
     send_oct: send,
+    send_oct_details: { rate: octetRate(1) },
   }
   return withStats(json, messageStatsJson('vhost', vhostTotals(vhost), deps.sampler, keyFor(aggregateKeys.vhostTotals, vhost)))
+}
+
+/** bytes received from and sent to the vhost's live connections */
+export function vhostOctets(deps: Pick<ApiDeps, 'connections'>, vhost: Vhost): number[] {
+  let recv = 0
+  let send = 0
+  for (const connection of deps.connections()) {
+    if (connection.vhost !== vhost) continue
+    recv += connection.socket.bytesRead
+    send += connection.socket.bytesWritten
+  }
+  return [recv, send]
 }
 
 export function userJson(user: UserRecord): Record<string, unknown> {

@@ -309,7 +309,7 @@ describe('publish and get', () => {
     })
     expect(r).toMatchObject({ status: 200, body: { routed: true } })
     const { ch } = await connectWithChannel(api().amqpUrl)
-    const msg = await waitFor(async () => (await ch.get(q, { noAck: true })) || undefined)
+    const msg = (await waitFor(async () => (await ch.get(q, { noAck: true })) || undefined))!
     expect([...msg.content]).toEqual([0, 1, 2, 255])
     expect(msg.properties).toMatchObject({ deliveryMode: 2, contentType: 'application/octet-stream', headers: { h: 'v', n: 7 }, messageId: 'm-1', priority: 3 })
     expect(await api().call('POST', '/api/exchanges/%2F/amq.default/publish', { body: { routing_key: 'no-such-queue', payload: 'x', payload_encoding: 'string', properties: {} } })).toMatchObject({ body: { routed: false } })

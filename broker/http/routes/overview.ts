@@ -71,6 +71,7 @@ function nodeJson(req: ApiRequest) {
     being_drained: false,
     os_pid: String(process.pid),
     mem_used: process.memoryUsage().rss,
+    mem_calculation_strategy: 'rss',
     /** Warren's watermark counts message bodies, not the whole process */
     mem_limit: memory.highWatermark,
     message_bytes_held: memory.used,
