@@ -24,6 +24,13 @@ function sameValue(a: FieldValue | undefined, b: FieldValue | undefined): boolea
   return JSON.stringify(plainA) === JSON.stringify(plainB)
 }
 
+const INTEGER_TYPE_NAMES = new Set(['byte', 'short', 'signedint', 'long', 'unsignedbyte', 'unsignedshort', 'unsignedint', 'decimal'])
+
+function typeClass(value: FieldValue | undefined): string {
+  const name = typeName(value)
+  return INTEGER_TYPE_NAMES.has(name) ? 'int' : name === 'float' || name === 'double' ? 'float' : name
+}
+
 const show = (value: FieldValue | undefined) => String(value === undefined ? '' : plainFieldValue(value))
 
 /**
@@ -34,6 +41,10 @@ export function argumentsDifference(kind: 'queue' | 'exchange', name: string, vh
   const keys = new Set([...Object.keys(received), ...Object.keys(current)])
   for (const key of keys) {
     if (sameValue(received[key], current[key])) continue
+    // same type class (rabbit_misc:type_class), different value: RabbitMQ shows the bare values
+    if (received[key] !== undefined && current[key] !== undefined && typeClass(received[key]) === typeClass(current[key])) {
+      return `inequivalent arg '${key}' for ${kind} '${name}' in vhost '${vhost}': received '${show(received[key])}' but current is '${show(current[key])}'`
+    }
     const receivedText = received[key] === undefined ? 'none' : `the value '${show(received[key])}' of type '${typeName(received[key])}'`
     const currentText = current[key] === undefined ? 'none' : `the value '${show(current[key])}' of type '${typeName(current[key])}'`
     return `inequivalent arg '${key}' for ${kind} '${name}' in vhost '${vhost}': received ${receivedText} but current is ${currentText}`

@@ -51,7 +51,10 @@ export class AmqpError extends Error {
 
   /** The reply text sent in channel.close / connection.close. */
   get replyText(): string {
-    return this.message
+    // reply-text is a shortstr: RabbitMQ cuts longer texts to 252 bytes and appends '...' (rabbit_binary_generator)
+    const bytes = Buffer.from(this.message)
+    if (bytes.length <= 255) return this.message
+    return bytes.subarray(0, 252).toString('utf8').replace(/\uFFFD$/, '') + '...'
   }
 }
 

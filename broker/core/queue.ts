@@ -219,6 +219,8 @@ export class Queue implements QueueDefinition {
     if (entry.redelivered) this.stats.redeliver++
     if (noAck) this.discard(entry)
     else this.unackedCount++
+    // the get-ok count is taken after expired messages that became the head are dropped (RabbitMQ's fetch)
+    this.dropExpired()
     return entry
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { decodeFieldTable, encodeFieldTable, plainFieldValue, type BasicProperties, type FieldTable } from '../protocol'
 import type { BindingRecord, Store } from '../store/store'
-import { argumentsDifference, canonicalTableKey, numericArgument } from './arguments'
+import { argumentsDifference, canonicalTableKey, numericArgument, typeName } from './arguments'
 import { destinationName, type Binding, type BindingDestination } from './binding'
 import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
 import { Exchange, type ExchangeDefinition } from './exchange'
@@ -125,7 +125,7 @@ export class Vhost {
       this.assertEquivalentExchange(existing, definition)
       return existing
     }
-    this.validateExchangeArguments(definition.arguments)
+    this.validateExchangeArguments(definition.arguments, name)
     if (definition.type === DELAYED_EXCHANGE_TYPE) validateDelayedArguments(definition.arguments)
     return this.createExchange(definition, true)
   }
@@ -154,10 +154,10 @@ export class Vhost {
     if (difference) throw preconditionFailed(difference)
   }
 
-  private validateExchangeArguments(args: FieldTable): void {
+  private validateExchangeArguments(args: FieldTable, name: string): void {
     const alternate = args['alternate-exchange']
-    if (alternate !== undefined && typeof alternate !== 'string') {
-      throw preconditionFailed(`invalid arg 'alternate-exchange' for exchange: expected a string`)
+    if (alternate !== undefined && typeName(alternate) !== 'longstr') {
+      throw preconditionFailed(`invalid type '${typeName(alternate)}' for arg 'alternate-exchange' in ${describeResource('exchange', this.name, name)}`)
     }
   }
 
