@@ -1,0 +1,162 @@
+// The web console in Debian's Chromium: a user's path through every main view, on the embedded broker and on a
+// remote RabbitMQ profile. Screenshots of the main views go to docs/screenshots/ (refreshed when
+// WARREN_SCREENSHOTS=1, written when missing).
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWebConsole, type RunningWebConsole } from '../../main/console/web-console'
+import { launchChromium } from './helpers/browser'
+import { startRabbitMQNode, type RabbitMQNode } from './helpers/rabbitmq'
+import { ensureRendererBuilt } from './helpers/renderer-build'
+
+const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
+
+let web: RunningWebConsole
+let rabbit: RabbitMQNode
+let browser: Browser
+let page: Page
+const pageErrors: string[] = []
+
+async function shot(name: string): Promise<void> {
+  const path = join(SHOTS, `${name}.png`)
+  if (process.env.WARREN_SCREENSHOTS !== '1' && existsSync(path)) return
+  mkdirSync(SHOTS, { recursive: true })
+  await page.waitForTimeout(300) // let transitions settle
+  await page.screenshot({ path })
+}
+
+async function go(hash: string): Promise<void> {
+  await page.goto(`${web.httpUrl}/#${hash}`)
+}
+
+async function fill(testid: string, value: string): Promise<void> {
+  const el = page.locator(`[data-testid="${testid}"]`)
+  const input = el.locator('input, textarea').first()
+  await ((await input.count()) ? input : el).fill(value)
+}
+
+beforeAll(async () => {
+  const [staticDir, node] = await Promise.all([ensureRendererBuilt(), startRabbitMQNode()])
+  rabbit = node
+  web = await startWebConsole({ port: 0, httpPort: 0, host: '127.0.0.1', staticDir, tickMs: 1000 })
+  browser = await launchChromium()
+  page = await browser.newPage({ viewport: { width: 1400, height: 860 } })
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+  await page.addInitScript(() => localStorage.setItem('warren.theme', 'light'))
+}, 180_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await web?.close()
+  await rabbit?.stop()
+})
+
+/** create a queue, publish to it, see it in the overview and the browser, delete it */
+async function userPath(queue: string, backend: 'embedded' | 'rabbitmq'): Promise<void> {
+  // Queues: create with a typed argument
+  await go('/queues')
+  await page.locator('[data-testid="queue-create-open"]').click()
+  await fill('queue-name', queue)
+  await page.locator('[data-testid="arg-x-max-length"] input').fill('5000')
+  if (backend === 'embedded') await shot('queue-create')
+  await page.locator('[data-testid="queue-create"]').click()
+  await fill('queue-filter', queue)
+  await page.locator(`[data-testid="queue-row-${queue}"]`).waitFor()
+
+  // Publish: JSON body, headers, repeat
+  await go(`/publish?vhost=%2F&routingKey=${queue}`)
+  await page.locator('[data-testid="publish-json"]').click()
+  await fill('publish-body', JSON.stringify({ order: 42, item: 'carrot' }))
+  await fill('publish-headers', '{"tenant": "acme"}')
+  await page.locator('[data-testid="publish-repeat"] input').fill('3')
+  await page.locator('[data-testid="publish-send"]').click()
+  await expect.poll(() => page.locator('[data-testid="publish-result"]').textContent()).toContain('3 published, 3 routed')
+  if (backend === 'embedded') await shot('publish')
+
+  // Overview: the totals (pushed ticks) show the queue and its messages
+  await go('/overview')
+  await expect.poll(() => page.locator('[data-testid="total-messages"]').textContent(), { timeout: 20_000 }).toMatch(/[3-9]/)
+  await expect.poll(() => page.locator('[data-testid="overview-product"]').textContent()).toContain(backend === 'embedded' ? 'Warren' : 'RabbitMQ')
+  if (backend === 'embedded') await page.waitForTimeout(2500) // a few ticks for the charts
+  await shot(backend === 'embedded' ? 'overview' : 'overview-rabbitmq')
+
+  // Message browser: page, select, pretty JSON, headers
+  await go(`/messages?vhost=%2F&queue=${queue}`)
+  await page.locator('[data-testid="message-row-2"]').waitFor({ timeout: 20_000 })
+  await page.locator('[data-testid="message-row-0"]').click()
+  await expect.poll(() => page.locator('[data-testid="payload-json"]').textContent()).toContain('"item": "carrot"')
+  await expect.poll(() => page.locator('[data-testid="message-headers"]').textContent()).toContain('acme')
+  if (backend === 'embedded') await expect(page.locator('[data-testid="browse-peek"]').isVisible()).resolves.toBe(true)
+  else await expect.poll(() => page.locator('[data-testid="browse-notice"]').textContent()).toContain('redelivered')
+  await fill('browse-search', 'nothing-matches-this')
+  await expect.poll(() => page.locator('[data-testid="message-row-1"]').count()).toBe(0)
+  await fill('browse-search', '')
+  await page.locator('[data-testid="message-row-0"]').click()
+  await shot(backend === 'embedded' ? 'message-browser' : 'message-browser-rabbitmq')
+
+  // Queues: details, then delete after typing the name
+  await go('/queues')
+  await fill('queue-filter', queue)
+  await page.locator(`[data-testid="queue-row-${queue}"]`).click()
+  await expect.poll(() => page.locator('[data-testid="queue-ready"]').textContent(), { timeout: 20_000 }).toBe('3')
+  if (backend === 'embedded') await shot('queue-details')
+  await page.locator('[data-testid="queue-delete"]').click()
+  await expect(page.locator('[data-testid="confirm-button"]').isDisabled()).resolves.toBe(true)
+  await fill('confirm-name', queue)
+  await page.locator('[data-testid="confirm-button"]').click()
+  await expect.poll(() => page.locator(`[data-testid="queue-row-${queue}"]`).count()).toBe(0)
+}
+
+describe('web console on the embedded broker', () => {
+  it('shows the embedded broker as the active profile, with its AMQP and HTTP addresses', async () => {
+    await go('/overview')
+    await expect.poll(() => page.locator('[data-testid="embedded-status"]').textContent()).toContain(web.httpUrl)
+    await expect.poll(() => page.locator('[data-testid="profile-switcher"]').textContent()).toContain('Embedded broker')
+  })
+
+  it('creates a queue, publishes to it, sees it in the overview and the browser, deletes it', async () => {
+    await userPath('e2e-orders', 'embedded')
+  })
+
+  it('lists connections and channels, and switches to the dark theme', async () => {
+    await go('/clients')
+    await page.getByText('Connections (').waitFor()
+    await shot('connections')
+    await go('/exchanges')
+    await page.getByText('amq.topic').waitFor()
+    await shot('exchanges')
+    await page.keyboard.press('Alt+1')
+    await page.locator('[data-testid="theme-toggle"]').click()
+    await page.waitForTimeout(1500)
+    await shot('overview-dark')
+    await page.locator('[data-testid="theme-toggle"]').click()
+  })
+})
+
+describe('web console on a remote RabbitMQ profile', () => {
+  it('adds a production profile, tests it and makes it active', async () => {
+    await page.keyboard.press('Alt+7')
+    await page.locator('[data-testid="profile-add-open"]').click()
+    await fill('profile-name', 'Local RabbitMQ')
+    await fill('profile-amqp', rabbit.amqpUrl)
+    await fill('profile-mgmt', rabbit.managementUrl)
+    await fill('profile-user', 'guest')
+    await fill('profile-password', 'guest')
+    await page.locator('[data-testid="profile-production"]').click()
+    await page.locator('[data-testid="profile-test"]').click()
+    await expect.poll(() => page.locator('[data-testid="profile-test-result"]').textContent(), { timeout: 20_000 }).toContain('RabbitMQ 3.')
+    await page.locator('[data-testid="profile-save"]').click()
+    await page.locator('[data-testid="profile-activate-Local RabbitMQ"]').click()
+    await page.locator('[data-testid="production-tag"]').waitFor()
+    await shot('profiles')
+  })
+
+  it('creates a queue, publishes to it, sees it in the overview and the browser, deletes it', async () => {
+    await userPath('e2e-rabbit-orders', 'rabbitmq')
+  })
+
+  it('had no uncaught errors in the page', () => {
+    expect(pageErrors).toEqual([])
+  })
+})
