@@ -139,16 +139,19 @@ describe('EmbeddedBroker', () => {
 describe('createConsoleBackend', () => {
   it('serves broker.status and pushes broker.statusChanged events', async () => {
     const events: Array<[string, BrokerStatus]> = []
+    const userDataDir = join(dir, 'userData')
     const backend = createConsoleBackend({
-      userDataDir: '/home/u/.config/Warren',
+      userDataDir,
       hostScript: join(dir, 'good.mjs'),
       env: { WARREN_NODE: process.execPath, WARREN_AMQP_PORT: '45999' },
-      emit: (event, payload) => events.push([event, payload]),
+      emit: (event, payload) => {
+        if (event === 'broker.statusChanged') events.push([event, payload as BrokerStatus])
+      },
     })
     started.push(backend.broker)
     expect(await backend.handlers['broker.status']()).toEqual({ state: 'stopped' })
     const status = await backend.start()
-    expect(status).toMatchObject({ state: 'running', amqpUrl: 'amqp://127.0.0.1:45999', dataDir: '/home/u/.config/Warren/broker' })
+    expect(status).toMatchObject({ state: 'running', amqpUrl: 'amqp://127.0.0.1:45999', dataDir: join(userDataDir, 'broker') })
     expect(await backend.handlers['broker.status']()).toMatchObject({ state: 'running', port: 45999 })
     await backend.stop()
     expect(events.map(([name, s]) => `${name}:${s.state}`)).toEqual([
