@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { decodeBasicProperties, decodeContentHeader, deliveryFrames, getOkFrames, returnFrames, type AmqpMethod, type BasicProperties, type MethodArgs } from '../protocol'
 import { AmqpError, ReplyCode, accessRefused, commandInvalid, notAllowed, notImplemented, preconditionFailed, unexpectedFrame, describeResource } from '../core/errors'
 import type { Exchange } from '../core/exchange'
+import { checkExpiration } from '../core/lifecycle'
 import type { QueueEntry } from '../core/message'
 import type { Consumer, Queue } from '../core/queue'
 import { MessageStats } from '../core/stats'
@@ -300,6 +301,7 @@ export class AmqpChannel {
         // resolve the exchange now so a missing one fails the publish, as RabbitMQ does
         this.exchangeFor(pending.args.exchange)
         this.checkUserId(pending.properties!)
+        checkExpiration(pending.properties!)
         this.txOperations.push({ kind: 'publish', publish: pending, body })
         return
       }
@@ -329,6 +331,7 @@ export class AmqpChannel {
     const { args } = pending
     const exchange = this.exchangeFor(args.exchange)
     this.checkUserId(pending.properties!)
+    checkExpiration(pending.properties!)
     const incoming: IncomingMessage = { exchange: args.exchange, routingKey: args.routingKey, properties: pending.properties!, encodedProperties: pending.encodedProperties!, body }
     const result = this.vhost.publish(exchange, incoming)
     this.stats.publish++

@@ -106,9 +106,31 @@ export function validateLifecycleArguments(vhost: string, queue: string, args: F
 /** The per-message TTL of the expiration property, in ms; undefined when absent or not a valid one. */
 export function messageExpiration(properties: BasicProperties): number | undefined {
   const expiration = properties.expiration
-  if (expiration === undefined) return undefined
-  if (!/^\d+$/.test(expiration)) return undefined
-  return Number(expiration)
+  if (expiration === undefined || !/^[+-]?\d+$/.test(expiration)) return undefined
+  const value = Number(expiration)
+  return value < 0 ? undefined : value
+}
+
+/** The largest TTL RabbitMQ accepts (rabbit_misc:check_expiry, ?MAX_EXPIRY_TIMER). */
+const MAX_EXPIRY = 4294967295
+
+/**
+ * Validates the expiration property of a publish as rabbit_channel:check_expiration_header does (Erlang's
+ * string:to_integer, then non-negative); throws its 406 "invalid expiration '...': ..." otherwise.
+ */
+export function checkExpiration(properties: BasicProperties): void {
+  const expiration = properties.expiration
+  if (expiration === undefined) return
+  const match = /^([+-]?\d+)(.*)$/s.exec(expiration)
+  let error: string | undefined
+  if (!match) error = 'no_integer'
+  else if (match[2] !== '') error = `{leftover_string,${JSON.stringify(match[2])}}`
+  else {
+    const value = Number(match[1])
+    if (value < 0) error = `{value_negative,${value}}`
+    else if (value > MAX_EXPIRY) error = `{value_too_large,${value}}`
+  }
+  if (error) throw preconditionFailed(`invalid expiration '${expiration}': ${error}`)
 }
 
 /**

@@ -5,7 +5,7 @@ import { argumentsDifference, canonicalTableKey, numericArgument, typeName } fro
 import { destinationName, type Binding, type BindingDestination } from './binding'
 import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
 import { Exchange, type ExchangeDefinition } from './exchange'
-import { deadLetterMessage, encodeProperties, isDeadLetterCycle, queueSettings, validateLifecycleArguments, type DeathReason } from './lifecycle'
+import { deadLetterMessage, encodeProperties, headerRoutes, isDeadLetterCycle, queueSettings, validateLifecycleArguments, type DeathReason } from './lifecycle'
 import { matchPolicy, validatePolicy, type Policy } from './policy'
 import { createRoutingTable, headersMatchMode } from './exchanges'
 import { DELAYED_EXCHANGE_TYPE, delayOf, dueProperties, isKnownExchangeType, routingTableFor, routingTypeOf, ScheduledExchange, validateDelayedArguments, type DelayedScheduler } from './delayed'
@@ -397,7 +397,15 @@ export class Vhost {
       const held = this.holdDelayed(exchange, incoming)
       if (held) return held
     }
-    const queues = this.route(exchange, incoming.routingKey, incoming.properties.headers)
+    const headers = incoming.properties.headers
+    const senderSelected = headers !== undefined && (headers.CC !== undefined || headers.BCC !== undefined)
+    const queues = senderSelected ? this.routeSenderSelected(exchange, incoming) : this.route(exchange, incoming.routingKey, headers)
+    if (senderSelected && headers.BCC !== undefined) {
+      // BCC routes but is never delivered (RabbitMQ's sender-selected distribution)
+      const { BCC: _bcc, ...visible } = headers
+      const properties = { ...incoming.properties, headers: visible }
+      incoming = { ...incoming, properties, encodedProperties: encodeProperties(properties) }
+    }
     const exchangeStats = exchange ? exchange.stats : this.defaultExchangeStats
     this.stats.publish++
     exchangeStats.publishIn++
@@ -414,6 +422,15 @@ export class Vhost {
     }
     const { stored, rejected } = this.enqueueMessage(message, queues)
     return { routed: true, queues, stored, rejected }
+  }
+
+  /** Routes with the routing key and the CC and BCC header keys (sender-selected distribution), each queue once. */
+  private routeSenderSelected(exchange: Exchange | undefined, incoming: IncomingMessage): Queue[] {
+    const queues = new Set<Queue>()
+    for (const key of [incoming.routingKey, ...headerRoutes(incoming.properties.headers)]) {
+      for (const queue of this.route(exchange, key, incoming.properties.headers)) queues.add(queue)
+    }
+    return [...queues]
   }
 
   /**

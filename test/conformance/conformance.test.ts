@@ -6,9 +6,10 @@ import { startBroker, type BrokerHandle } from '../../broker/index'
 import { normalise, TestBed, type PolicyDriver, type PolicySpec, type Scenario } from './harness'
 import { startRabbitMQ, type RabbitNode } from './rabbitmq'
 import { coreScenarios } from './scenarios/core'
+import { edgeScenarios } from './scenarios/edges'
 import { lifecycleScenarios } from './scenarios/lifecycle'
 
-const scenarios: Scenario[] = [...lifecycleScenarios, ...coreScenarios]
+const scenarios: Scenario[] = [...lifecycleScenarios, ...edgeScenarios, ...coreScenarios]
 
 let rabbit: RabbitNode | undefined
 let warren: BrokerHandle | undefined
