@@ -38,16 +38,14 @@ async function main(): Promise<void> {
     process.exit(1)
   }
 
-  console.log(`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`)
+  // one write, so whoever reads the first line (scripts, tests) already has the rest
+  const lines = [`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`]
   if (handle.httpPort !== undefined && handle.httpHost !== undefined) {
-    console.log(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort)} (bound to ${handle.httpHost}:${handle.httpPort})`)
+    lines.push(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort)} (bound to ${handle.httpHost}:${handle.httpPort})`)
   }
-  console.log(
-    handle.dataDir === undefined
-      ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)'
-      : `Data: ${handle.dataDir} (SQLite)`,
-  )
-  console.log('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
+  lines.push(handle.dataDir === undefined ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)' : `Data: ${handle.dataDir} (SQLite)`)
+  lines.push('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
+  console.log(lines.join('\n'))
 
   let closing = false
   const shutdown = (signal: NodeJS.Signals): void => {
