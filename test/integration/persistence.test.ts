@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { rmSync } from 'node:fs'
 import { external, makeTempDir, spawnBrokerProcess, startTestBroker, uniq, type BrokerProcess, type TestBroker } from '../helpers/broker'
-import { channel, closeAllConnections, confirmChannel, connect, connectWithChannel, expectClose } from '../helpers/amqp'
+import { channel, closeAllConnections, collect, confirmChannel, connect, connectWithChannel, expectClose } from '../helpers/amqp'
 import type { Channel } from 'amqplib'
 
 async function getAll(ch: Channel, q: string) {
@@ -130,7 +130,10 @@ describe.skipIf(external)('kill -9 under confirmed publishing (CLI process)', ()
     expect(confirmed.length).toBeGreaterThan(0)
     proc = await spawnBrokerProcess(dataDir)
     const { ch: ch2 } = await connectWithChannel(proc.url)
-    const got = await getAll(ch2, q)
+    // tens of thousands may be there: consume them (one basic.get each would take most of a minute)
+    const { messageCount } = await ch2.checkQueue(q)
+    const consumer = await collect(ch2, q, { noAck: true })
+    const got = (await consumer.waitFor(messageCount, 20_000)).map((m) => ({ body: m.content.toString(), redelivered: m.fields.redelivered }))
     const bodies = got.map((m) => Number(m.body))
     // in order, no duplicates, every confirmed one present
     for (let k = 1; k < bodies.length; k++) expect(bodies[k]).toBeGreaterThan(bodies[k - 1]!)
