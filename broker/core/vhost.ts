@@ -253,6 +253,8 @@ export class Vhost {
     queue.onUnused = (unused) => this.removeQueue(unused)
     queue.onDeadLetter = (from, entry, reason) => this.deadLetter(from, entry.message, reason)
     queue.applySettings(queueSettings(queue.arguments, matchPolicy(this.policies.values(), 'queue', queue.name)?.definition))
+    // x-expires counts from the declaration (or, for a recovered queue, from the restart)
+    queue.touch()
     this.queues.set(queue.name, queue)
     // exclusive queues die with their connection, so they are never written to disk (as RabbitMQ)
     if (persist && queue.durable && !queue.exclusive) {

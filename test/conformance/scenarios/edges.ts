@@ -25,11 +25,45 @@ export const edgeScenarios: Scenario[] = [
     await t.sleep(30)
     return { main: await t.drain(ch, main), cc: await t.drain(ch, cc), bcc: await t.drain(ch, bcc) }
   }),
+  s('x-expires-counts-from-declaration', async (t) => {
+    const ch = await t.channel()
+    const q = t.n('q')
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 100 } })
+    await t.sleep(300)
+    return await t.attempt(() => ch.checkQueue(q))
+  }),
+  s('confirms-interleave-acks-and-nacks-in-order', async (t) => {
+    const ch = await t.confirmChannel()
+    const q = await plainQueue(t, ch, 'q', { 'x-max-length-bytes': 3, 'x-overflow': 'reject-publish' })
+    const outcomes = await t.publishConfirmed(ch, ['aaaa', 'b', 'cccc', 'd', 'ee', 'f', 'g'].map((body) => ({ routingKey: q, body })))
+    return { outcomes, got: bodies(await t.drain(ch, q)) }
+  }),
+  s('confirms-durable-and-rejecting-queue-together', async (t) => {
+    const ch = await t.confirmChannel()
+    const ex = t.n('fan')
+    await ch.assertExchange(ex, 'fanout', { durable: false })
+    const durable = t.n('durable')
+    await ch.assertQueue(durable, { durable: true })
+    const small = await plainQueue(t, ch, 'small', { 'x-max-length': 1, 'x-overflow': 'reject-publish' })
+    await ch.bindQueue(durable, ex, '')
+    await ch.bindQueue(small, ex, '')
+    const outcomes = await t.publishConfirmed(ch, ['1', '2', '3'].map((body) => ({ exchange: ex, routingKey: '', body, options: { persistent: true } })))
+    const got = { durable: bodies(await t.drain(ch, durable)), small: bodies(await t.drain(ch, small)) }
+    await ch.deleteQueue(durable)
+    return { outcomes, got }
+  }),
   s('invalid-expiration-closes-channel', async (t) => {
     const ch = await t.channel()
     const q = await plainQueue(t, ch, 'q')
     const closed = t.closeOf(ch)
     ch.sendToQueue(q, Buffer.from('m'), { expiration: 'soon' })
+    return await closed
+  }),
+  s('expiration-with-trailing-text-closes-channel', async (t) => {
+    const ch = await t.channel()
+    const q = await plainQueue(t, ch, 'q')
+    const closed = t.closeOf(ch)
+    ch.sendToQueue(q, Buffer.from('m'), { expiration: '10abc' })
     return await closed
   }),
   s('negative-expiration-closes-channel', async (t) => {
