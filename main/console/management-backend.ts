@@ -620,7 +620,8 @@ export class ManagementBackend implements BrokerBackend {
     const list = Array.isArray(got) ? (got as Json[]) : []
     return {
       mode: 'requeue',
-      total: queue.messagesReady,
+      // RabbitMQ's queue counters lag by up to its statistics interval
+      total: Math.max(queue.messagesReady, list.length),
       messages: list.slice(offset, offset + limit).map((m, i) => toMessage(m, offset + i)),
       notice,
     }
@@ -645,11 +646,11 @@ export class ManagementBackend implements BrokerBackend {
     const body = encodeBody(req)
     const options = publishOptions(req.properties ?? {})
     let connection: amqp.ChannelModel | undefined
+    let channelError: unknown
     try {
       connection = await amqp.connect(amqpConnectUrl(this.target, req.vhost), { timeout: 10_000 })
       connection.on('error', () => {})
       const channel = await connection.createConfirmChannel()
-      let channelError: unknown
       channel.on('error', (e) => (channelError = e))
       let returned = 0
       channel.on('return', () => returned++)
@@ -662,7 +663,8 @@ export class ManagementBackend implements BrokerBackend {
       await channel.close()
       return { published: repeat, routed: repeat - returned }
     } catch (e) {
-      throw amqpError(e)
+      // the channel's own error (with the broker's reply code) says more than "channel closed"
+      throw amqpError(channelError ?? e)
     } finally {
       await connection?.close().catch(() => {})
     }

@@ -56,18 +56,20 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
   const secrets = consoleDir ? AesGcmSecretBox.fromKeyFile(join(consoleDir, 'secret.key')) : new AesGcmSecretBox((await import('node:crypto')).randomBytes(32))
   const profiles = new ProfileStore(consoleDir ? join(consoleDir, 'console.db') : ':memory:', secrets, { amqpUrl: '', managementUrl: '' })
 
-  let web: ReturnType<typeof createWebConsoleHandler> | undefined
+  // the service emits through the web handler, which serves the service's handlers: tie the knot through `late`
+  const late: { web?: ReturnType<typeof createWebConsoleHandler> } = {}
   const service = createConsoleService({
     profiles,
-    emit: (event, payload) => web?.emit(event, payload),
+    emit: (event, payload) => late.web?.emit(event, payload),
     tickMs: o.tickMs,
-    hasListeners: () => (web?.clientCount() ?? 0) > 0,
+    hasListeners: () => (late.web?.clientCount() ?? 0) > 0,
     log: (_level, message) => log(message),
   })
   let status: BrokerStatus = { state: 'starting' }
   const handlers: CommandHandlers = { ...service.handlers, 'broker.status': () => status }
-  web = createWebConsoleHandler({ handlers, staticDir: o.staticDir ?? resolve(import.meta.dirname, '../../out/renderer') })
+  const web = createWebConsoleHandler({ handlers, staticDir: o.staticDir ?? resolve(import.meta.dirname, '../../out/renderer') })
 
+  late.web = web
   const brokerOptions: BrokerHttpOptions = {
     port: o.port,
     host: o.host,
@@ -117,7 +119,7 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
     amqpPort: broker.port,
     httpPort,
     async close() {
-      web?.close()
+      web.close()
       await service.close()
       if (ownServer) await new Promise<void>((r) => ownServer!.close(() => r()))
       await broker.close()

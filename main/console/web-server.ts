@@ -66,7 +66,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       size += chunk.length
       if (size > limit) {
         reject(Object.assign(new Error(`request body over ${limit} bytes`), { code: 'TOO_LARGE' }))
-        req.destroy()
+        // discard the rest, so the 413 reaches the client
+        req.removeAllListeners('data')
+        req.resume()
         return
       }
       chunks.push(chunk)
