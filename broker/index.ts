@@ -97,6 +97,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
         await http?.close()
         await server.close('broker shutdown')
         core.delayed.stop()
+        core.stopLifecycleTimers()
         core.persistDeliveryState()
         await store.close()
       })()

@@ -99,6 +99,11 @@ export class BrokerCore {
     for (const vhost of this.vhosts.values()) vhost.applyPolicies()
   }
 
+  /** At shutdown: message-TTL and x-expires timers stop, so nothing expires into a closed store. */
+  stopLifecycleTimers(): void {
+    for (const vhost of this.vhosts.values()) for (const queue of vhost.queues.values()) queue.stopTimers()
+  }
+
   /**
    * Before a clean shutdown: messages that were delivered and came back are recorded as delivered, so they are
    * redelivered with the flag set after the restart (a crash marks every recovered message redelivered instead).

@@ -60,6 +60,8 @@ export class Queue implements QueueDefinition {
   private expiryTimerAt = 0
   /** x-expires: the queue goes when unused for this long */
   private unusedTimer: NodeJS.Timeout | undefined
+  /** set at broker shutdown: timers are not started again */
+  private stopped = false
   /** called when an auto-delete queue loses its last consumer, or an x-expires queue was unused long enough */
   onUnused: (queue: Queue) => void = () => {}
   /** called for each message the queue dead-letters (after it left the queue); set by the vhost */
@@ -98,12 +100,20 @@ export class Queue implements QueueDefinition {
     if (this.unusedTimer) clearTimeout(this.unusedTimer)
     this.unusedTimer = undefined
     const expires = this.settings.expires
-    if (expires === undefined || this.deleted || this.consumers.length > 0) return
+    if (expires === undefined || this.deleted || this.stopped || this.consumers.length > 0) return
     this.unusedTimer = setTimeout(() => {
       this.unusedTimer = undefined
       if (!this.deleted && this.consumers.length === 0) this.onUnused(this)
     }, expires)
     this.unusedTimer.unref?.()
+  }
+
+  /** The broker is shutting down: no more expiry of messages or of the queue. */
+  stopTimers(): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer)
+    if (this.unusedTimer) clearTimeout(this.unusedTimer)
+    this.expiryTimer = this.unusedTimer = undefined
+    this.stopped = true
   }
 
   /** reject-publish(-dlx): whether taking this message would exceed x-max-length / x-max-length-bytes (will_overflow). */
@@ -136,7 +146,7 @@ export class Queue implements QueueDefinition {
 
   private scheduleExpiry(): void {
     const at = this.ready.peek()?.expiresAt
-    if (at === undefined || this.deleted) {
+    if (at === undefined || this.deleted || this.stopped) {
       if (this.expiryTimer) clearTimeout(this.expiryTimer)
       this.expiryTimer = undefined
       return
