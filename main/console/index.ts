@@ -2,11 +2,12 @@
  * The console backend: serves the contract in main/contract. No Electron here — the desktop shell (main/shell)
  * passes in paths and forwards events; a future HTTP server would do the same.
  */
+import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { BrokerStatus, CommandHandlers, EventName, WarrenEvents } from '../contract'
 import { EmbeddedBroker, resolveNodePath } from './embedded-broker'
-import { ProfileStore } from './profiles'
+import { ProfileStore, type SqlDatabase } from './profiles'
 import { AesGcmSecretBox, type SecretBox } from './secrets'
 import { createConsoleService, type ConsoleService } from './service'
 
@@ -25,6 +26,8 @@ export interface ConsoleOptions {
   httpPort?: number
   /** how profile passwords are sealed (the desktop passes Electron safeStorage); default AES-256-GCM with a key file */
   secrets?: SecretBox
+  /** opens the console's database (the desktop app passes node:sqlite); default better-sqlite3 */
+  openDatabase?: (path: string) => SqlDatabase
   env?: NodeJS.ProcessEnv
   emit: <E extends EventName>(event: E, payload: WarrenEvents[E]) => void
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
@@ -62,7 +65,9 @@ export async function findFreePort(start: number, host = '127.0.0.1', tries = 50
 export function createConsoleBackend(options: ConsoleOptions): ConsoleBackend {
   const env = options.env ?? process.env
   const secrets = options.secrets ?? AesGcmSecretBox.fromKeyFile(join(options.userDataDir, 'console', 'secret.key'))
-  const profiles = new ProfileStore(join(options.userDataDir, 'console', 'console.db'), secrets, { amqpUrl: '', managementUrl: '' })
+  const dbPath = join(options.userDataDir, 'console', 'console.db')
+  if (options.openDatabase) mkdirSync(join(options.userDataDir, 'console'), { recursive: true })
+  const profiles = new ProfileStore(options.openDatabase ? options.openDatabase(dbPath) : dbPath, secrets, { amqpUrl: '', managementUrl: '' })
   const service = createConsoleService({ profiles, emit: options.emit, log: options.log })
   const broker = new EmbeddedBroker({
     nodePath: resolveNodePath(env),

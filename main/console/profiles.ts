@@ -11,6 +11,21 @@ import type { SecretBox } from './secrets'
 
 export const EMBEDDED_PROFILE_ID = 'embedded'
 
+/**
+ * The little of SQLite the profile store uses. better-sqlite3 fits it (the web console, tests); so does Node's
+ * built-in node:sqlite DatabaseSync, which the desktop app uses in Electron's main process, where a better-sqlite3
+ * built for Node's ABI (the one the broker host needs) cannot load.
+ */
+export interface SqlDatabase {
+  exec(sql: string): unknown
+  prepare(sql: string): {
+    run(...params: unknown[]): { changes: number | bigint }
+    get(...params: unknown[]): unknown
+    all(...params: unknown[]): unknown[]
+  }
+  close(): unknown
+}
+
 export interface EmbeddedEndpoints {
   amqpUrl: string
   managementUrl: string
@@ -61,16 +76,19 @@ export function validateProfileInput(input: ProfileInput): void {
 }
 
 export class ProfileStore {
-  private readonly db: Database.Database
+  private readonly db: SqlDatabase
 
+  /** `database`: a file path (opened with better-sqlite3; ':memory:' for none) or an open database */
   constructor(
-    path: string,
+    database: string | SqlDatabase,
     private readonly secrets: SecretBox,
     private embedded: EmbeddedEndpoints,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-    this.db = new Database(path)
-    this.db.pragma('journal_mode = WAL')
+    if (typeof database === 'string') {
+      if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true })
+      this.db = new Database(database) as unknown as SqlDatabase
+    } else this.db = database
+    this.db.exec('PRAGMA journal_mode = WAL')
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS profiles (
         id TEXT PRIMARY KEY,
@@ -178,7 +196,7 @@ export class ProfileStore {
   delete(id: string): void {
     if (id === EMBEDDED_PROFILE_ID) throw new ConsoleError('INVALID', 'the embedded profile cannot be deleted')
     const { changes } = this.db.prepare('DELETE FROM profiles WHERE id = ?').run(id)
-    if (changes === 0) throw new ConsoleError('NOT_FOUND', `no profile ${id}`)
+    if (Number(changes) === 0) throw new ConsoleError('NOT_FOUND', `no profile ${id}`)
     if (this.activeId() === id) this.setActive(EMBEDDED_PROFILE_ID)
   }
 

@@ -3,9 +3,11 @@
  * this file only wires it to Electron: paths in, IPC through ipc.ts, events out to the window.
  */
 import { app, BrowserWindow, ipcMain, safeStorage } from 'electron'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createConsoleBackend, type ConsoleBackend } from '../console'
+import type { SqlDatabase } from '../console/profiles'
 import { registerCommands, sendEvent } from './ipc'
 import { SafeStorageSecretBox } from './safe-storage'
 
@@ -15,6 +17,15 @@ const BROKER_HOST_SCRIPT = join(here, 'broker-host.js')
 const PRELOAD_SCRIPT = join(here, '../preload/preload.cjs')
 const RENDERER_INDEX = join(here, '../renderer/index.html')
 const DEV_SERVER_URL = process.env.ELECTRON_RENDERER_URL
+
+/**
+ * The console's database in Electron's main process: Node's built-in node:sqlite (Electron 45 ships Node 22), since
+ * the better-sqlite3 in node_modules is built for the system Node that runs the broker host, not for Electron.
+ */
+function openConsoleDatabase(path: string): SqlDatabase {
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as { DatabaseSync: new (path: string) => SqlDatabase }
+  return new DatabaseSync(path)
+}
 
 let mainWindow: BrowserWindow | undefined
 let backend: ConsoleBackend | undefined
@@ -73,6 +84,7 @@ if (!app.requestSingleInstanceLock()) {
       userDataDir: app.getPath('userData'),
       hostScript: BROKER_HOST_SCRIPT,
       secrets: new SafeStorageSecretBox(safeStorage),
+      openDatabase: openConsoleDatabase,
       emit: (event, payload) => sendEvent(mainWindow?.webContents, event, payload),
       log,
     })
