@@ -1,4 +1,4 @@
-import { encodeBasicProperties, plainFieldValue, TypedValue, type BasicProperties, type FieldTable, type FieldValue } from '../protocol'
+import { Decimal, encodeBasicProperties, plainFieldValue, TypedValue, type BasicProperties, type FieldTable, type FieldValue } from '../protocol'
 import { typeName } from './arguments'
 import { describeResource, preconditionFailed } from './errors'
 import type { Message } from './message'
@@ -160,7 +160,7 @@ export interface DeadLetter {
  * counted up and moved to the front (or added, count 1, with the time, exchange, routing keys and
  * original-expiration); x-first-death-* are set once; the expiration property is removed.
  */
-export function deadLetterMessage(message: Message, reason: DeathReason, queue: string, deadLetterRoutingKey: string | undefined, now: number): DeadLetter {
+export function deadLetterMessage(message: Message, reason: DeathReason, queue: string, deadLetterRoutingKey: string | undefined, now: number): DeadLetter | undefined {
   const properties: BasicProperties = { ...message.properties }
   const headers: FieldTable = { ...(properties.headers ?? {}) }
   const originalRoutes = [message.routingKey, ...headerRoutes(message.properties.headers)]
@@ -176,9 +176,12 @@ export function deadLetterMessage(message: Message, reason: DeathReason, queue: 
   const existing = headers['x-death']
   const deaths = existing === undefined ? undefined : plainFieldValue(existing)
   if (Array.isArray(deaths)) {
-    const tables = (existing instanceof TypedValue ? (existing.value as FieldValue[]) : (existing as FieldValue[])).filter(
-      (death) => typeof death === 'object' && death !== null && !Array.isArray(death) && !(death instanceof Date) && !Buffer.isBuffer(death),
-    ) as (FieldTable | TypedValue)[]
+    const raw = existing instanceof TypedValue ? (existing.value as FieldValue[]) : (existing as FieldValue[])
+    const isTable = (death: FieldValue) =>
+      death instanceof TypedValue ? death.type === 'F' : typeof death === 'object' && death !== null && !Array.isArray(death) && !(death instanceof Date) && !(death instanceof Decimal) && !Buffer.isBuffer(death)
+    // RabbitMQ 3.10 fails to dead-letter a message whose x-death array holds anything but tables: it is lost
+    if (!raw.every(isTable)) return undefined
+    const tables = [...raw] as (FieldTable | TypedValue)[]
     const asTable = (death: FieldTable | TypedValue): FieldTable => (death instanceof TypedValue ? (death.value as FieldTable) : death)
     const index = tables.findIndex((death) => plainString(asTable(death).queue) === queue && plainString(asTable(death).reason) === reason)
     let first: FieldTable = info

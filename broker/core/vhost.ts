@@ -477,6 +477,7 @@ export class Vhost {
     const exchange = deadLetterExchange === '' ? undefined : this.exchanges.get(deadLetterExchange)
     if (deadLetterExchange !== '' && !exchange) return
     const letter = deadLetterMessage(original, reason, queue.name, deadLetterRoutingKey, Date.now())
+    if (!letter) return
     const targets = new Set<Queue>()
     for (const key of letter.routingKeys) for (const target of this.route(exchange, key, letter.properties.headers)) targets.add(target)
     const queues = [...targets].filter((target) => !target.deleted && !isDeadLetterCycle(letter.properties, reason, target.name))

@@ -52,6 +52,42 @@ export const edgeScenarios: Scenario[] = [
     await ch.deleteQueue(durable)
     return { outcomes, got }
   }),
+  s('client-republished-x-death-keeps-counting', async (t) => {
+    const ch = await t.channel()
+    const dlq = await plainQueue(t, ch, 'dlq')
+    const q = await plainQueue(t, ch, 'q', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq })
+    const rounds: unknown[] = []
+    ch.sendToQueue(q, Buffer.from('m'))
+    for (let i = 0; i < 2; i++) {
+      const got = await ch.get(q, { noAck: false })
+      if (!got) break
+      ch.reject(got, false)
+      await t.sleep(40)
+      const dead = await ch.get(dlq, { noAck: true })
+      if (!dead) break
+      rounds.push(dead.properties.headers)
+      // the application puts the message back with the headers it received (a common retry pattern)
+      ch.sendToQueue(q, dead.content, { headers: dead.properties.headers })
+      await t.sleep(20)
+    }
+    return rounds
+  }),
+  s('client-seeded-x-death-table-is-interpreted', async (t) => {
+    const ch = await t.channel()
+    const dlq = await plainQueue(t, ch, 'dlq')
+    const q = await plainQueue(t, ch, 'q', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq, 'x-message-ttl': 20 })
+    ch.sendToQueue(q, Buffer.from('m'), { headers: { 'x-death': [{ count: 5, reason: 'expired', queue: q, exchange: 'elsewhere', 'routing-keys': ['k'] }] } })
+    await t.sleep(120)
+    return await t.drain(ch, dlq)
+  }),
+  s('x-death-with-a-non-table-entry-is-lost-on-dead-letter', async (t) => {
+    const ch = await t.channel()
+    const dlq = await plainQueue(t, ch, 'dlq')
+    const q = await plainQueue(t, ch, 'q', { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': dlq, 'x-message-ttl': 20 })
+    ch.sendToQueue(q, Buffer.from('m'), { headers: { 'x-death': [{ count: 5, reason: 'expired', queue: q }, 'junk'] } })
+    await t.sleep(120)
+    return { dead: await t.drain(ch, dlq), source: (await ch.checkQueue(q)).messageCount }
+  }),
   s('invalid-expiration-closes-channel', async (t) => {
     const ch = await t.channel()
     const q = await plainQueue(t, ch, 'q')
