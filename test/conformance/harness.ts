@@ -146,6 +146,14 @@ export class TestBed {
 
   /** Consumes until `count` messages arrived or `timeoutMs` passed; returns them in arrival order. */
   async consume(channel: Channel, queue: string, count: number, options: Options.Consume & { timeoutMs?: number; ack?: boolean } = {}): Promise<Observation[]> {
+    return (await this.startConsuming(channel, queue, count, options)).messages
+  }
+
+  /**
+   * Registers a consumer (resolves once consume-ok arrived, so later publishes find it) and gives the promise of
+   * the first `count` messages (or what came within `timeoutMs`).
+   */
+  async startConsuming(channel: Channel, queue: string, count: number, options: Options.Consume & { timeoutMs?: number; ack?: boolean } = {}): Promise<{ messages: Promise<Observation[]> }> {
     const out: Observation[] = []
     let done: () => void = () => {}
     const finished = new Promise<void>((resolve) => (done = resolve))
@@ -159,11 +167,14 @@ export class TestBed {
       },
       { noAck: options.noAck ?? true, ...options },
     )
-    const timer = setTimeout(() => done(), options.timeoutMs ?? 1000)
-    await finished
-    clearTimeout(timer)
-    await channel.cancel(consumerTag).catch(() => {})
-    return out
+    const messages = (async () => {
+      const timer = setTimeout(() => done(), options.timeoutMs ?? 1000)
+      await finished
+      clearTimeout(timer)
+      await channel.cancel(consumerTag).catch(() => {})
+      return out
+    })()
+    return { messages }
   }
 
   async close(): Promise<void> {

@@ -259,7 +259,7 @@ export const edgeScenarios: Scenario[] = [
   s('expiration-zero-with-waiting-consumer', async (t) => {
     const ch = await t.channel()
     const q = await plainQueue(t, ch, 'q')
-    const consumed = t.consume(ch, q, 1, { timeoutMs: 300 })
+    const consumed = (await t.startConsuming(ch, q, 1, { timeoutMs: 300 })).messages
     await t.sleep(40)
     const pub = await t.channel()
     pub.sendToQueue(q, Buffer.from('now'), { expiration: '0' })

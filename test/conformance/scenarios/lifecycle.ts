@@ -25,25 +25,24 @@ async function count(ch: Channel, queue: string) {
 export const lifecycleScenarios: Scenario[] = [
   // --- message TTL ----------------------------------------------------------------------------------------------
   s('ttl-queue-expired-messages-are-not-got', async (t) => {
-    const ch = await t.channel()
+    const ch = await t.confirmChannel()
     const q = t.n('q')
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 80 } })
-    ch.sendToQueue(q, Buffer.from('a'))
-    ch.sendToQueue(q, Buffer.from('b'))
-    // RabbitMQ's queue process answers queue.declare before deliveries still in its mailbox (gen_server2 priorities)
-    await t.sleep(20)
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 300 } })
+    // confirmed, so both are in the queue: RabbitMQ's queue process answers queue.declare before deliveries still in
+    // its mailbox (gen_server2 priorities), so an unconfirmed count may miss some
+    await t.publishConfirmed(ch, [{ routingKey: q, body: 'a' }, { routingKey: q, body: 'b' }])
     const before = await count(ch, q)
-    await t.sleep(200)
+    await t.sleep(500)
     return { before, after: await count(ch, q), got: await t.drain(ch, q) }
   }),
   s('ttl-queue-only-older-messages-expire', async (t) => {
     const ch = await t.channel()
     const q = t.n('q')
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 250 } })
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 400 } })
     ch.sendToQueue(q, Buffer.from('old'))
-    await t.sleep(150)
+    await t.sleep(250)
     ch.sendToQueue(q, Buffer.from('new'))
-    await t.sleep(150)
+    await t.sleep(250)
     return await t.drain(ch, q)
   }),
   s('ttl-zero-without-consumer-drops', async (t) => {
@@ -58,7 +57,7 @@ export const lifecycleScenarios: Scenario[] = [
     const ch = await t.channel()
     const q = t.n('q')
     await ch.assertQueue(q, { durable: false, arguments: { 'x-message-ttl': 0 } })
-    const consumed = t.consume(ch, q, 2, { timeoutMs: 400 })
+    const consumed = (await t.startConsuming(ch, q, 2, { timeoutMs: 400 })).messages
     await t.sleep(50)
     const pub = await t.channel()
     pub.sendToQueue(q, Buffer.from('one'))
@@ -111,7 +110,7 @@ export const lifecycleScenarios: Scenario[] = [
   s('ttl-expiry-without-any-reader-dead-letters-to-consumer', async (t) => {
     const ch = await t.channel()
     const { q, dlq } = await withDlx(t, ch, { 'x-message-ttl': 60 })
-    const consumed = t.consume(await t.channel(), dlq, 2, { timeoutMs: 1000 })
+    const consumed = (await t.startConsuming(await t.channel(), dlq, 2, { timeoutMs: 1000 })).messages
     await t.sleep(30)
     ch.sendToQueue(q, Buffer.from('1'))
     ch.sendToQueue(q, Buffer.from('2'))
@@ -156,28 +155,28 @@ export const lifecycleScenarios: Scenario[] = [
     const conn = await t.connect()
     const ch = await t.channel(conn)
     const q = t.n('q')
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 150 } })
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 300 } })
     const { consumerTag } = await ch.consume(q, () => {}, { noAck: true })
-    await t.sleep(300)
+    await t.sleep(450)
     const withConsumer = await count(ch, q)
     await ch.cancel(consumerTag)
     await t.sleep(80)
     const shortlyAfter = await t.attempt(() => ch.checkQueue(q))
-    await t.sleep(300)
+    await t.sleep(600)
     const check = await t.channel(conn)
     return { withConsumer, shortlyAfter, late: await t.attempt(() => check.checkQueue(q)) }
   }),
   s('x-expires-restarted-by-get-and-redeclare', async (t) => {
     const ch = await t.channel()
     const q = t.n('q')
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 200 } })
-    await t.sleep(120)
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 400 } })
+    await t.sleep(250)
     await ch.get(q)
-    await t.sleep(120)
-    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 200 } })
-    await t.sleep(120)
+    await t.sleep(250)
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-expires': 400 } })
+    await t.sleep(250)
     const alive = await t.attempt(() => ch.checkQueue(q))
-    await t.sleep(350)
+    await t.sleep(700)
     const check = await t.channel()
     return { alive, late: await t.attempt(() => check.checkQueue(q)) }
   }),
@@ -451,7 +450,7 @@ export const lifecycleScenarios: Scenario[] = [
     ch.sendToQueue(q, Buffer.from('lost'))
     await t.sleep(30)
     const before = await count(ch, q)
-    const consumed = t.consume(await t.channel(), q, 1, { timeoutMs: 400 })
+    const consumed = (await t.startConsuming(await t.channel(), q, 1, { timeoutMs: 400 })).messages
     await t.sleep(50)
     ch.sendToQueue(q, Buffer.from('taken'))
     return { before, consumed: await consumed }
@@ -460,7 +459,7 @@ export const lifecycleScenarios: Scenario[] = [
     const ch = await t.confirmChannel()
     const q = t.n('q')
     await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } })
-    const consumed = t.consume(await t.channel(), q, 1, { timeoutMs: 300 })
+    const consumed = (await t.startConsuming(await t.channel(), q, 1, { timeoutMs: 300 })).messages
     await t.sleep(50)
     const outcomes = await t.publishConfirmed(ch, [{ routingKey: q, body: 'refused' }])
     return { outcomes, consumed: await consumed }
