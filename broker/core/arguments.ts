@@ -33,13 +33,41 @@ function typeClass(value: FieldValue | undefined): string {
 
 const show = (value: FieldValue | undefined) => String(value === undefined ? '' : plainFieldValue(value))
 
+/** The queue arguments RabbitMQ 3.10 compares on redeclare (rabbit_amqqueue:declare_args). */
+const QUEUE_EQUIVALENCE_KEYS = new Set([
+  'x-expires',
+  'x-message-ttl',
+  'x-dead-letter-exchange',
+  'x-dead-letter-routing-key',
+  'x-max-length',
+  'x-max-length-bytes',
+  'x-max-in-memory-length',
+  'x-max-in-memory-bytes',
+  'x-max-priority',
+  'x-overflow',
+  'x-queue-mode',
+  'x-single-active-consumer',
+  'x-queue-type',
+  'x-quorum-initial-group-size',
+  'x-max-age',
+  'x-stream-max-segment-size-bytes',
+  'x-initial-cluster-size',
+  'x-queue-leader-locator',
+])
+
+/** The exchange arguments compared on redeclare: alternate-exchange (rabbit_exchange), x-delayed-type (the plugin). */
+const EXCHANGE_EQUIVALENCE_KEYS = new Set(['alternate-exchange', 'x-delayed-type'])
+
 /**
  * Compares redeclared arguments with the current ones, as RabbitMQ's rabbit_misc:assert_args_equivalence does, and
  * returns the explanation of the first difference, or undefined when they are equivalent.
  */
 export function argumentsDifference(kind: 'queue' | 'exchange', name: string, vhost: string, received: FieldTable, current: FieldTable): string | undefined {
+  const compared = kind === 'queue' ? QUEUE_EQUIVALENCE_KEYS : EXCHANGE_EQUIVALENCE_KEYS
   const keys = new Set([...Object.keys(received), ...Object.keys(current)])
   for (const key of keys) {
+    // RabbitMQ compares only the arguments it knows; others may differ on redeclare
+    if (!compared.has(key)) continue
     if (sameValue(received[key], current[key])) continue
     // same type class (rabbit_misc:type_class), different value: RabbitMQ shows the bare values
     if (received[key] !== undefined && current[key] !== undefined && typeClass(received[key]) === typeClass(current[key])) {

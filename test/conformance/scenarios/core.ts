@@ -117,6 +117,28 @@ export const coreScenarios: Scenario[] = [
     await ch.assertExchange(ex, 'direct', { durable: false })
     return await t.attempt(() => ch.assertExchange(ex, 'direct', { durable: true }))
   }),
+  s('redeclare-ignores-unknown-arguments', async (t) => {
+    const ch = await t.channel()
+    const q = t.n('q')
+    const ex = t.n('ex')
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-custom': 1 } })
+    await ch.assertExchange(ex, 'direct', { durable: false, arguments: { 'x-custom': 'a' } })
+    const queue = await t.attempt(() => ch.assertQueue(q, { durable: false, arguments: { 'x-custom': 2, other: 'x' } }))
+    const exchange = await t.attempt(() => ch.assertExchange(ex, 'direct', { durable: false, arguments: { 'x-custom': 'b' } }))
+    return { queue, exchange }
+  }),
+  s('redeclare-exchange-with-other-alternate-exchange', async (t) => {
+    const ch = await t.channel()
+    const ex = t.n('ex')
+    await ch.assertExchange(ex, 'direct', { durable: false, alternateExchange: 'one' })
+    return await t.attempt(() => ch.assertExchange(ex, 'direct', { durable: false, alternateExchange: 'two' }))
+  }),
+  s('redeclare-queue-without-lifecycle-argument', async (t) => {
+    const ch = await t.channel()
+    const q = t.n('q')
+    await ch.assertQueue(q, { durable: false, arguments: { 'x-max-length': 5 } })
+    return await t.attempt(() => ch.assertQueue(q, { durable: false }))
+  }),
   s('exchange-declare-reserved-name', async (t) => {
     const ch = await t.channel()
     return await t.attempt(() => ch.assertExchange('amq.' + t.n('x'), 'direct', { durable: false }))
