@@ -84,6 +84,7 @@ export function validateLifecycleArguments(vhost: string, queue: string, args: F
   }
   integer('x-max-length', nonNegative)
   integer('x-max-length-bytes', nonNegative)
+  integer('x-max-priority', (value) => (value < 0 ? `{value_negative,${value}}` : value > 255 ? `{max_value_exceeded,${value}}` : undefined))
   const overflow = args['x-overflow']
   if (overflow !== undefined) {
     if (typeName(overflow) !== 'longstr') fail('x-overflow', `{unacceptable_type,${typeName(overflow)}}`)

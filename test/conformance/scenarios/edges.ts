@@ -88,6 +88,47 @@ export const edgeScenarios: Scenario[] = [
     await t.sleep(120)
     return { dead: await t.drain(ch, dlq), source: (await ch.checkQueue(q)).messageCount }
   }),
+  s('dead-letter-to-internal-exchange', async (t) => {
+    const ch = await t.channel()
+    const internal = t.n('internal')
+    await ch.assertExchange(internal, 'fanout', { durable: false, internal: true })
+    const dlq = await plainQueue(t, ch, 'dlq')
+    await ch.bindQueue(dlq, internal, '')
+    const q = await plainQueue(t, ch, 'q', { 'x-message-ttl': 20, 'x-dead-letter-exchange': internal })
+    ch.sendToQueue(q, Buffer.from('m'))
+    await t.sleep(120)
+    return bodies(await t.drain(ch, dlq))
+  }),
+  s('dead-letter-exchange-deleted-later-drops', async (t) => {
+    const ch = await t.channel()
+    const dlx = t.n('dlx')
+    await ch.assertExchange(dlx, 'fanout', { durable: false })
+    const dlq = await plainQueue(t, ch, 'dlq')
+    await ch.bindQueue(dlq, dlx, '')
+    const q = await plainQueue(t, ch, 'q', { 'x-dead-letter-exchange': dlx })
+    ch.sendToQueue(q, Buffer.from('1'))
+    ch.sendToQueue(q, Buffer.from('2'))
+    const first = await ch.get(q, { noAck: false })
+    if (first) ch.reject(first, false)
+    await t.sleep(30)
+    await ch.deleteExchange(dlx)
+    const second = await ch.get(q, { noAck: false })
+    if (second) ch.reject(second, false)
+    await t.sleep(30)
+    return { dead: bodies(await t.drain(ch, dlq)), source: (await ch.checkQueue(q)).messageCount }
+  }),
+  ...(
+    [
+      ['max-priority-too-large', { 'x-max-priority': 256 }],
+      ['max-priority-string', { 'x-max-priority': 'high' }],
+      ['max-priority-negative', { 'x-max-priority': -1 }],
+    ] as [string, Record<string, unknown>][]
+  ).map(([name, args]) =>
+    s(`invalid-arg-${name}`, async (t) => {
+      const ch = await t.channel()
+      return await t.attempt(() => ch.assertQueue(t.n('q'), { durable: false, arguments: args }))
+    }),
+  ),
   s('invalid-expiration-closes-channel', async (t) => {
     const ch = await t.channel()
     const q = await plainQueue(t, ch, 'q')
