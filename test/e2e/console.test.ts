@@ -64,6 +64,16 @@ async function userPath(queue: string, backend: 'embedded' | 'rabbitmq'): Promis
   await fill('queue-filter', queue)
   await page.locator(`[data-testid="queue-row-${queue}"]`).waitFor()
 
+  // a conflicting redeclaration comes back as a toast with the broker's reply
+  await page.locator('[data-testid="queue-create-open"]').click()
+  await fill('queue-name', queue)
+  await page.locator('[data-testid="queue-create-dialog"] .n-switch').first().click() // durable off
+  await page.locator('[data-testid="queue-create"]').click()
+  await page.locator('.n-notification', { hasText: "inequivalent arg 'durable'" }).waitFor()
+  await expect.poll(() => page.locator('.n-notification', { hasText: 'inequivalent' }).textContent()).toMatch(/400|406/)
+  if (backend === 'embedded') await shot('error-toast')
+  await page.keyboard.press('Escape')
+
   // Publish: JSON body, headers, repeat
   await go(`/publish?vhost=%2F&routingKey=${queue}`)
   await page.locator('[data-testid="publish-json"]').click()
@@ -116,8 +126,11 @@ describe('web console on the embedded broker', () => {
   })
 
   it('creates a queue, publishes to it, sees it in the overview and the browser, deletes it', async () => {
-    await userPath('e2e-orders', 'embedded')
-  })
+    await userPath('e2e-orders', 'embedded').catch(async (e) => {
+      await page.screenshot({ path: '/tmp/e2e-fail.png' })
+      throw e
+    })
+  }, 90_000)
 
   it('lists connections and channels, and switches to the dark theme', async () => {
     await go('/clients')
@@ -153,8 +166,11 @@ describe('web console on a remote RabbitMQ profile', () => {
   })
 
   it('creates a queue, publishes to it, sees it in the overview and the browser, deletes it', async () => {
-    await userPath('e2e-rabbit-orders', 'rabbitmq')
-  })
+    await userPath('e2e-rabbit-orders', 'rabbitmq').catch(async (e) => {
+      await page.screenshot({ path: '/tmp/e2e-fail.png' })
+      throw e
+    })
+  }, 90_000)
 
   it('had no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([])
