@@ -85,3 +85,15 @@ describe('broker host process', () => {
     expect(status.error?.message).toMatch(/EADDRINUSE|in use/i)
   })
 })
+
+describe('broker host with the management HTTP API (what the desktop console talks to)', () => {
+  it('starts the HTTP API on the port it is given and reports its URL', async () => {
+    const b = embedded()
+    b.setHttpPort(0)
+    const status = await b.start()
+    expect(status.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const overview = await fetch(`${status.httpUrl}/api/overview`, { headers: { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') } })
+    expect(overview.status).toBe(200)
+    expect(((await overview.json()) as { product_name?: string }).product_name).toBe('Warren')
+  })
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodeHostMessage, LineSplitter, parseHostMessage, type HostMessage } from '../../../main/console/host-protocol'
+import { encodeHostMessage, LineSplitter, parseHostMessage, splitHttpPort, type HostMessage } from '../../../main/console/host-protocol'
 
 describe('host protocol', () => {
   it('round-trips every message type', () => {
@@ -32,5 +32,13 @@ describe('host protocol', () => {
     expect(lines).toEqual(['ab', 'c', ''])
     s.end()
     expect(lines).toEqual(['ab', 'c', '', 'd'])
+  })
+})
+
+describe('the console options of the broker host', () => {
+  it('takes --http-port out of the broker CLI arguments', () => {
+    expect(splitHttpPort(['--port', '5672', '--http-port', '15673', '--data', 'd'])).toEqual({ httpPort: 15673, rest: ['--port', '5672', '--data', 'd'] })
+    expect(splitHttpPort(['--port', '0'])).toEqual({ httpPort: undefined, rest: ['--port', '0'] })
+    expect(parseHostMessage('{"type":"ready","host":"127.0.0.1","port":5672,"dataDir":null,"pid":1,"httpPort":15672}')).toMatchObject({ httpPort: 15672 })
   })
 })
