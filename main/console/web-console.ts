@@ -52,7 +52,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebConsole> {
   const log = o.log ?? (() => {})
   const consoleDir = o.dataDir ? join(resolve(o.dataDir), 'console') : undefined
-  if (consoleDir) mkdirSync(consoleDir, { recursive: true })
+  // the console's database and key are for this user only
+  if (consoleDir) mkdirSync(consoleDir, { recursive: true, mode: 0o700 })
   const secrets = consoleDir ? AesGcmSecretBox.fromKeyFile(join(consoleDir, 'secret.key')) : new AesGcmSecretBox((await import('node:crypto')).randomBytes(32))
   const profiles = new ProfileStore(consoleDir ? join(consoleDir, 'console.db') : ':memory:', secrets, { amqpUrl: '', managementUrl: '' })
 
