@@ -28,14 +28,16 @@ async function main(): Promise<void> {
 
   let handle: BrokerHandle
   try {
-    // httpPort: the broker's management HTTP API (broker/http); a broker without it ignores the option
-    const options: BrokerOptions & { httpPort?: number; httpHost?: string } = {
+    // httpPort: the broker's management HTTP API (broker/http), which the desktop console talks to
+    const options: BrokerOptions = {
       port,
       host,
       dataDir,
       heartbeat,
       httpPort,
       httpHost: host,
+      // rates sampled as often as the console's overview ticks (RabbitMQ's default is 5 s)
+      statsIntervalMs: 2000,
       logger: {
         info: (message: string) => send({ type: 'log', level: 'info', message }),
         warn: (message: string) => send({ type: 'log', level: 'warn', message }),
@@ -47,8 +49,7 @@ async function main(): Promise<void> {
     send({ type: 'fatal', message: `broker failed to start: ${e instanceof Error ? e.message : String(e)}` })
     process.exit(1)
   }
-  const h = handle as BrokerHandle & { httpPort?: number; http?: { port: number } }
-  const actualHttpPort = h.httpPort ?? h.http?.port
+  const actualHttpPort = handle.httpPort
   send({ type: 'ready', host: handle.host, port: handle.port, dataDir: handle.dataDir ?? null, pid: process.pid, ...(actualHttpPort !== undefined ? { httpPort: actualHttpPort } : {}) })
 
   let closing = false

@@ -6,7 +6,6 @@
  * GET /console/events). The console's own database (profiles) is <data>/console/console.db with its AES-256-GCM
  * key in <data>/console/secret.key (mode 0600); the broker's store is <data>/broker.
  */
-import { createServer, type Server } from 'node:http'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -16,7 +15,7 @@ import type { BrokerStatus, CommandHandlers } from '../contract'
 import { ProfileStore } from './profiles'
 import { AesGcmSecretBox } from './secrets'
 import { createConsoleService } from './service'
-import { createWebConsoleHandler, type HttpHandler } from './web-server'
+import { createWebConsoleHandler } from './web-server'
 
 export interface WebConsoleOptions {
   port: number
@@ -36,17 +35,6 @@ export interface RunningWebConsole {
   amqpPort: number
   httpPort: number
   close(): Promise<void>
-}
-
-/** the hook of the broker's HTTP server (broker/http), declared here until BrokerOptions has it */
-type BrokerHttpOptions = BrokerOptions & { httpPort?: number; httpHost?: string; httpHandlers?: HttpHandler[] }
-type BrokerHttpHandle = { httpPort?: number; http?: { port: number } }
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolvePromise((server.address() as { port: number }).port))
-  })
 }
 
 export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebConsole> {
@@ -71,39 +59,23 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
   const web = createWebConsoleHandler({ handlers, staticDir: o.staticDir ?? resolve(import.meta.dirname, '../../out/renderer') })
 
   late.web = web
-  const brokerOptions: BrokerHttpOptions = {
+  const brokerOptions: BrokerOptions = {
     port: o.port,
     host: o.host,
     dataDir: o.dataDir ? join(resolve(o.dataDir), 'broker') : undefined,
     httpPort: o.httpPort,
     httpHost: o.host,
     httpHandlers: [web.handler],
+    // rates sampled as often as the console's overview ticks
+    statsIntervalMs: 2000,
   }
   if (brokerOptions.dataDir) mkdirSync(brokerOptions.dataDir, { recursive: true })
   const startedAt = Date.now()
   const broker = await startBroker(brokerOptions)
-  const h = broker as unknown as BrokerHttpHandle
-  let httpPort = h.httpPort ?? h.http?.port
-  let ownServer: Server | undefined
+  const httpPort = broker.httpPort
   if (httpPort === undefined) {
-    // a broker without its HTTP API yet: serve the console alone (the embedded profile then has no management API)
-    log('the broker has no HTTP API: serving the console without it')
-    const handler = web.handler
-    ownServer = createServer((req, res) => {
-      Promise.resolve(handler(req, res)).then(
-        (handled) => {
-          if (!handled && !res.headersSent) {
-            res.writeHead(404, { 'content-type': 'application/json' })
-            res.end(JSON.stringify({ error: 'Object Not Found', reason: 'Not Found' }))
-          }
-        },
-        () => {
-          if (!res.headersSent) res.writeHead(500)
-          res.end()
-        },
-      )
-    })
-    httpPort = await listen(ownServer, o.httpPort, o.host)
+    await broker.close()
+    throw new Error('the broker did not start its HTTP API')
   }
   const connectHost = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host
   const httpUrl = `http://${connectHost}:${httpPort}`
@@ -122,7 +94,6 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
     async close() {
       web.close()
       await service.close()
-      if (ownServer) await new Promise<void>((r) => ownServer!.close(() => r()))
       await broker.close()
     },
   }
