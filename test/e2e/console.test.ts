@@ -1,6 +1,7 @@
 // The web console in Debian's Chromium: a user's path through every main view, on the embedded broker and on a
 // remote RabbitMQ profile. Screenshots of the main views go to docs/screenshots/ (refreshed when
 // WARREN_SCREENSHOTS=1, written when missing).
+import amqp from 'amqplib'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -132,10 +133,21 @@ describe('web console on the embedded broker', () => {
     })
   }, 90_000)
 
-  it('lists connections and channels, and switches to the dark theme', async () => {
+  it('lists connections and channels, closes a connection after its name is typed, and switches to the dark theme', async () => {
+    const client = await amqp.connect(`amqp://guest:guest@127.0.0.1:${web.amqpPort}`, { clientProperties: { connection_name: 'e2e-client' } })
+    client.on('error', () => {})
+    const closed = new Promise<unknown>((resolve) => client.on('close', resolve))
+    await client.createChannel()
     await go('/clients')
-    await page.getByText('Connections (').waitFor()
+    await page.getByText('Connections (1)').waitFor()
     await shot('connections')
+    const close = page.locator('[data-testid^="close-"]').first()
+    const name = ((await close.getAttribute('data-testid')) ?? '').slice('close-'.length)
+    await close.click()
+    await fill('confirm-name', name)
+    await page.locator('[data-testid="confirm-button"]').click()
+    expect(((await closed) as { code?: number }).code).toBe(320)
+    await page.getByText('Connections (0)').waitFor()
     await go('/exchanges')
     await page.getByText('amq.topic').waitFor()
     await shot('exchanges')
@@ -171,6 +183,18 @@ describe('web console on a remote RabbitMQ profile', () => {
       throw e
     })
   }, 90_000)
+
+  it('disables every change once the profile is made read-only', async () => {
+    await go('/profiles')
+    await page.locator('[data-testid="profile-edit-Local RabbitMQ"]').click()
+    await page.locator('[data-testid="profile-readonly"]').click()
+    await page.locator('[data-testid="profile-save"]').click()
+    await page.locator('[data-testid="readonly-tag"]').waitFor()
+    await go('/queues')
+    await expect(page.locator('[data-testid="queue-create-open"]').isDisabled()).resolves.toBe(true)
+    await go('/publish')
+    await expect(page.locator('[data-testid="publish-send"]').isDisabled()).resolves.toBe(true)
+  })
 
   it('had no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([])
