@@ -90,8 +90,17 @@ export async function startRabbitMQ(timeoutMs = 60_000): Promise<RabbitNode> {
         } catch {}
       }
     }
+    process.removeListener('exit', killOnExit)
     rmSync(base, { recursive: true, force: true })
   }
+  // if the test process dies without running teardown, do not leave the node behind
+  const killOnExit = () => {
+    if (exited) return
+    try {
+      process.kill(-child.pid!, 'SIGKILL')
+    } catch {}
+  }
+  process.once('exit', killOnExit)
   const managementUrl = `http://127.0.0.1:${mgmtPort}`
   const deadline = Date.now() + timeoutMs
   for (;;) {
