@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { decodeFieldTable, encodeFieldTable, plainFieldValue, type BasicProperties, type FieldTable } from '../protocol'
 import type { BindingRecord, Store } from '../store/store'
-import { argumentsDifference, canonicalTableKey, numericArgument, typeName } from './arguments'
+import { argumentsDifference, canonicalTableKey, typeName } from './arguments'
 import { destinationName, type Binding, type BindingDestination } from './binding'
 import { accessRefused, commandInvalid, describeResource, notFound, preconditionFailed, resourceLocked } from './errors'
 import { Exchange, type ExchangeDefinition } from './exchange'
@@ -228,7 +228,7 @@ export class Vhost {
       existing.touch()
       return existing
     }
-    this.validateQueueArguments(definition.arguments, name)
+    validateLifecycleArguments(this.name, name, definition.arguments)
     return this.createQueue({ ...definition, name }, definition.exclusive ? actor.owner : undefined, true)
   }
 
@@ -238,14 +238,6 @@ export class Vhost {
       ['exclusive', wanted.exclusive, existing.exclusive],
       ['auto_delete', wanted.autoDelete, existing.autoDelete],
     ])
-  }
-
-  private validateQueueArguments(args: FieldTable, name: string): void {
-    validateLifecycleArguments(this.name, name, args)
-    const maxPriority = numericArgument(args, 'x-max-priority')
-    if (maxPriority !== undefined && (!Number.isInteger(maxPriority) || maxPriority < 0 || maxPriority > 255)) {
-      throw preconditionFailed(`invalid arg 'x-max-priority' for queue: ${maxPriority} is not an integer between 0 and 255`)
-    }
   }
 
   private createQueue(definition: QueueDefinition, owner: QueueOwner | undefined, persist: boolean): Queue {
