@@ -23,7 +23,11 @@ async function shot(name: string): Promise<void> {
   const path = join(SHOTS, `${name}.png`)
   if (process.env.WARREN_SCREENSHOTS !== '1' && existsSync(path)) return
   mkdirSync(SHOTS, { recursive: true })
-  await page.waitForTimeout(300) // let transitions settle
+  if (name !== 'error-toast') {
+    // toasts of earlier steps would hide part of the view
+    for (const close of await page.locator('.n-notification .n-base-close').all()) await close.click().catch(() => {})
+  }
+  await page.waitForTimeout(400) // let transitions settle
   await page.screenshot({ path })
 }
 
