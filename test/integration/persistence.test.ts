@@ -116,9 +116,13 @@ describe.skipIf(external)('kill -9 under confirmed publishing (CLI process)', ()
     const publisher = (async () => {
       while (!stop) {
         const n = i++
-        ch.sendToQueue(q, Buffer.from(String(n)), { persistent: true }, (err) => {
-          if (!err) confirmed.push(n)
-        })
+        try {
+          ch.sendToQueue(q, Buffer.from(String(n)), { persistent: true }, (err) => {
+            if (!err) confirmed.push(n)
+          })
+        } catch {
+          return // the broker was killed: amqplib refuses to publish on the closed channel
+        }
         if (n % 50 === 0) await new Promise((r) => setImmediate(r))
       }
     })()
