@@ -460,7 +460,8 @@ export function parseCredentials(mechanism: string, response: Buffer): { user: s
   return undefined
 }
 
-function isLoopback(address: string | undefined): boolean {
+/** RabbitMQ's loopback_users check: whether a peer address is this machine. */
+export function isLoopback(address: string | undefined): boolean {
   if (!address) return false
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
 }
