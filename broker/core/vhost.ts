@@ -393,7 +393,9 @@ export class Vhost {
     }
     const headers = incoming.properties.headers
     const senderSelected = headers !== undefined && (headers.CC !== undefined || headers.BCC !== undefined)
-    const queues = senderSelected ? this.routeSenderSelected(exchange, incoming) : this.route(exchange, incoming.routingKey, headers)
+    const held = new Set<Exchange>()
+    const queues = senderSelected ? this.routeSenderSelected(exchange, incoming) : this.route(exchange, incoming.routingKey, headers, held)
+    for (const delayedExchange of held) this.schedule(delayedExchange, incoming.routingKey, incoming.encodedProperties, incoming.body, delayOf(headers)!)
     if (senderSelected && headers.BCC !== undefined) {
       // BCC routes but is never delivered (RabbitMQ's sender-selected distribution)
       const { BCC: _bcc, ...visible } = headers
@@ -403,7 +405,7 @@ export class Vhost {
     const exchangeStats = exchange ? exchange.stats : this.defaultExchangeStats
     this.stats.publish++
     exchangeStats.publishIn++
-    if (queues.length === 0) return { routed: false, queues, stored: false }
+    if (queues.length === 0) return { routed: false, queues, stored: held.size > 0 }
     exchangeStats.publishOut++
     const message: Message = {
       id: this.context.nextMessageId(),
@@ -415,7 +417,7 @@ export class Vhost {
       persistent: isPersistent(incoming.properties),
     }
     const { stored, rejected } = this.enqueueMessage(message, queues)
-    return { routed: true, queues, stored, rejected }
+    return { routed: true, queues, stored: stored || held.size > 0, rejected }
   }
 
   /** Routes with the routing key and the CC and BCC header keys (sender-selected distribution), each queue once. */
@@ -470,8 +472,12 @@ export class Vhost {
     if (deadLetterExchange !== '' && !exchange) return
     const letter = deadLetterMessage(original, reason, queue.name, deadLetterRoutingKey, Date.now())
     if (!letter) return
+    const encodedProperties = encodeProperties(letter.properties)
+    const held = new Set<Exchange>()
+    if (exchange && this.holdsDelayed(exchange, letter.properties.headers)) held.add(exchange)
     const targets = new Set<Queue>()
-    for (const key of letter.routingKeys) for (const target of this.route(exchange, key, letter.properties.headers)) targets.add(target)
+    if (held.size === 0) for (const key of letter.routingKeys) for (const target of this.route(exchange, key, letter.properties.headers, held)) targets.add(target)
+    for (const delayedExchange of held) this.schedule(delayedExchange, letter.routingKeys[0], encodedProperties, original.body, delayOf(letter.properties.headers)!)
     const queues = [...targets].filter((target) => !target.deleted && !isDeadLetterCycle(letter.properties, reason, target.name))
     if (queues.length === 0) return
     const message: Message = {
@@ -479,7 +485,7 @@ export class Vhost {
       exchange: deadLetterExchange,
       routingKey: letter.routingKeys[0],
       properties: letter.properties,
-      encodedProperties: encodeProperties(letter.properties),
+      encodedProperties,
       body: original.body,
       persistent: original.persistent,
     }
@@ -527,7 +533,7 @@ export class Vhost {
   }
 
   /** The queues a message reaches: the default exchange by queue name, others through their bindings. */
-  route(exchange: Exchange | undefined, routingKey: string, headers: FieldTable | undefined): Queue[] {
+  route(exchange: Exchange | undefined, routingKey: string, headers: FieldTable | undefined, held?: Set<Exchange>): Queue[] {
     if (!exchange) {
       const queue = this.queues.get(routingKey)
       return queue ? [queue] : []
@@ -556,6 +562,11 @@ export class Vhost {
           queues.add(destination.queue)
         } else if (!visited.has(destination.exchange)) {
           visited.add(destination.exchange)
+          if (held && this.holdsDelayed(destination.exchange, headers)) {
+            // the plugin delays in the exchange type's route, so a hop into a delayed exchange is held there too
+            held.add(destination.exchange)
+            continue
+          }
           const hop = new Set<Binding>()
           destination.exchange.route(routingKey, headers, hop)
           if (hop.size === 0) {
@@ -581,18 +592,20 @@ export class Vhost {
     if (delay === undefined) return undefined
     this.stats.publish++
     exchange.stats.publishIn++
-    this.context.delayed!.schedule({
-      id: this.context.nextMessageId(),
-      vhost: this.name,
-      exchange: exchange.name,
-      routingKey: incoming.routingKey,
-      properties: incoming.encodedProperties,
-      body: incoming.body,
-      dueAt: Date.now() + delay,
-    })
+    this.schedule(exchange, incoming.routingKey, incoming.encodedProperties, incoming.body, delay)
     // As the plugin: nothing is routed now, so a mandatory publish gets basic.return NO_ROUTE even though the message
     // is delivered later; the confirm waits until the scheduled message is committed to the store.
     return { routed: false, queues: [], stored: true }
+  }
+
+  /** Whether a message with these headers is held by this exchange (an x-delayed-message one, with a positive x-delay). */
+  private holdsDelayed(exchange: Exchange, headers: FieldTable | undefined): boolean {
+    return exchange.type === DELAYED_EXCHANGE_TYPE && this.context.delayed !== undefined && delayOf(headers) !== undefined
+  }
+
+  /** Hands a message to the scheduler of a delayed exchange; it is stored, and routed by that exchange when due. */
+  private schedule(exchange: Exchange, routingKey: string, encodedProperties: Buffer, body: Buffer, delay: number): void {
+    this.context.delayed!.schedule({ id: this.context.nextMessageId(), vhost: this.name, exchange: exchange.name, routingKey, properties: encodedProperties, body, dueAt: Date.now() + delay })
   }
 
   /** Routes a scheduled message that fell due, through the exchange's bindings as they are now (x-delay negated). */

@@ -66,6 +66,39 @@ describe('x-delayed-message exchange over AMQP', () => {
     expect(later.fields.routingKey).toBe('k')
   })
 
+  it('holds a message that reaches the delayed exchange through an exchange-to-exchange binding', async () => {
+    const conn = await connect(url())
+    const { ch, x, consumer, arrivals } = await setup(conn)
+    const front = uniq('front')
+    await ch.assertExchange(front, 'fanout', { autoDelete: false })
+    await ch.bindExchange(x, front, '')
+    const sent = Date.now()
+    ch.publish(front, 'k', Buffer.from('via-e2e'), { headers: { 'x-delay': 250 } })
+    await ch.waitForConfirms()
+    await sleep(150)
+    expect(consumer.msgs).toHaveLength(0) // held by the delayed exchange, not routed through it at once
+    await consumer.waitFor(1, 2000)
+    expect(arrivals.get('via-e2e')! - sent).toBeGreaterThanOrEqual(245)
+    await ch.deleteExchange(front)
+  })
+
+  it('holds a dead-lettered message whose dead-letter exchange is a delayed one', async () => {
+    const conn = await connect(url())
+    const { ch, x, consumer, arrivals } = await setup(conn)
+    const source = uniq('retry-source')
+    await ch.assertQueue(source, { exclusive: true, arguments: { 'x-dead-letter-exchange': x, 'x-dead-letter-routing-key': 'k' } })
+    ch.sendToQueue(source, Buffer.from('retry-me'), { headers: { 'x-delay': 250 } })
+    await ch.waitForConfirms()
+    const message = await waitFor(async () => (await ch.get(source)) || undefined, 2000)
+    const rejected = Date.now()
+    ch.nack(message, false, false) // dead-letters it to the delayed exchange: a delayed retry
+    await sleep(150)
+    expect(consumer.msgs).toHaveLength(0)
+    const [letter] = await consumer.waitFor(1, 2000)
+    expect(arrivals.get('retry-me')! - rejected).toBeGreaterThanOrEqual(245)
+    expect((letter.properties.headers?.['x-death'] as Array<{ reason: string }>)[0].reason).toBe('rejected')
+  })
+
   it('delivers in due-time order, not publish order', async () => {
     const conn = await connect(url())
     const { ch, x, consumer } = await setup(conn)
