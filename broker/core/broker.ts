@@ -88,7 +88,7 @@ export class BrokerCore {
             body: stored.body,
             persistent: true,
           }
-          queue.enqueue({ message, redelivered: stored.redelivered, stored: true }, true)
+          queue.enqueue({ message, redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }, true)
         }
         if (page.length < RECOVERY_PAGE) break
         afterId = page[page.length - 1].id

@@ -24,6 +24,8 @@ export interface QueueEntry {
   stored: boolean
   /** when the message expires in this queue (ms since the epoch): x-message-ttl or expiration, set on enqueue */
   expiresAt?: number
+  /** when it entered this queue, if not now (a recovered message: its TTL counts from then, as in RabbitMQ) */
+  enqueuedAt?: number
 }
 
 export function isPersistent(properties: BasicProperties): boolean {

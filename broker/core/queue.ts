@@ -199,7 +199,7 @@ export class Queue implements QueueDefinition {
     const ttl = this.settings.messageTtl
     const perMessage = messageExpiration(entry.message.properties)
     const effective = ttl === undefined ? perMessage : perMessage === undefined ? ttl : Math.min(ttl, perMessage)
-    if (effective !== undefined && entry.expiresAt === undefined) entry.expiresAt = Date.now() + effective
+    if (effective !== undefined && entry.expiresAt === undefined) entry.expiresAt = (entry.enqueuedAt ?? Date.now()) + effective
     // a message that a waiting consumer can take right away goes to it, even with a TTL of 0 (RabbitMQ)
     if (!recovered && this.ready.length === 0 && this.consumers.length > 0 && !this.dispatching && !this.deleted) {
       const consumer = this.pickConsumer()

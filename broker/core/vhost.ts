@@ -447,7 +447,7 @@ export class Vhost {
       const durable = accepting.filter((queue) => queue.durable && !queue.exclusive)
       if (durable.length > 0) {
         this.store.addMessage(
-          { id: message.id, exchange: message.exchange, routingKey: message.routingKey, properties: message.encodedProperties, body: message.body },
+          { id: message.id, exchange: message.exchange, routingKey: message.routingKey, properties: message.encodedProperties, body: message.body, enqueuedAt: Date.now() },
           durable.map((queue) => queue.ref),
         )
         stored = true

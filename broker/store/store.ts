@@ -86,6 +86,8 @@ export interface StoredMessage {
   /** the encoded basic properties (the property flags and property list of the content header) */
   properties: Buffer
   body: Buffer
+  /** when the message entered its queues (ms since the epoch), so TTL deadlines survive a restart */
+  enqueuedAt?: number
 }
 
 export interface RecoveredMessage extends StoredMessage {

@@ -91,7 +91,7 @@ describe('x-delayed-message exchange over AMQP', () => {
     await ch.waitForConfirms()
     const message = await waitFor(async () => (await ch.get(source)) || undefined, 2000)
     const rejected = Date.now()
-    ch.nack(message, false, false) // dead-letters it to the delayed exchange: a delayed retry
+    ch.nack(message!, false, false) // dead-letters it to the delayed exchange: a delayed retry
     await sleep(150)
     expect(consumer.msgs).toHaveLength(0)
     const [letter] = await consumer.waitFor(1, 2000)

@@ -113,6 +113,10 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
       ) WITHOUT ROWID;
     `)
   },
+  // 4: when a message entered its queues, so a recovered message keeps its TTL deadline (as RabbitMQ does)
+  (db) => {
+    db.exec('ALTER TABLE messages ADD COLUMN enqueued_at INTEGER')
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length

@@ -68,6 +68,7 @@ interface MessageRow {
   routing_key: string
   properties: Buffer
   body: Buffer
+  enqueued_at: number | null
   delivered: number
 }
 
@@ -186,7 +187,7 @@ return {
     ),
 
     insertMessage: db.prepare(
-      'INSERT OR REPLACE INTO messages (id, exchange, routing_key, properties, body) VALUES (?, ?, ?, ?, ?)',
+      'INSERT OR REPLACE INTO messages (id, exchange, routing_key, properties, body, enqueued_at) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
     insertEntry: db.prepare(
@@ -205,7 +206,7 @@ return {
       .pluck(),
     // CROSS JOIN pins the loop order: range scan of the queue's entries, then a rowid lookup per message.
     readEntries: db.prepare(
-      `SELECT m.id, m.exchange, m.routing_key, m.properties, m.body, q.delivered
+      `SELECT m.id, m.exchange, m.routing_key, m.properties, m.body, m.enqueued_at, q.delivered
          FROM queue_messages AS q CROSS JOIN messages AS m ON m.id = q.message_id
         WHERE q.vhost = ? AND q.queue = ? AND q.message_id > ?
         ORDER BY q.message_id`,
@@ -504,7 +505,7 @@ class SqliteStore implements Store {
     this.ops.push(() => {
       if (pending.entries.size === 0) return // added and removed within the batch: nothing to write
       const m = pending.message
-      this.s.insertMessage.run(m.id, m.exchange, m.routingKey, m.properties, m.body)
+      this.s.insertMessage.run(m.id, m.exchange, m.routingKey, m.properties, m.body, m.enqueuedAt ?? null)
       for (const entry of pending.entries.values()) {
         this.s.insertEntry.run(entry.ref.vhost, entry.ref.name, m.id, entry.delivered ? 1 : 0)
       }
@@ -593,6 +594,7 @@ class SqliteStore implements Store {
           routingKey: row.routing_key,
           properties: row.properties,
           body: row.body,
+          enqueuedAt: row.enqueued_at ?? undefined,
           redelivered: row.delivered === 1 || state.delivered?.has(row.id) === true || this.crashRedelivery(row.id),
         })
         if (fromDisk.length >= limit) break

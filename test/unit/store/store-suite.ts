@@ -394,6 +394,15 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(pages(store)).toEqual(expected)
     })
 
+    it('keeps when a message entered its queues', async () => {
+      let store = open()
+      store.addMessage({ ...message(1), enqueuedAt: 1_700_000_000_123 }, [q1])
+      store.addMessage(message(2), [q1])
+      expect(store.readMessages(q1, 0, 10).map((m) => m.enqueuedAt)).toEqual([1_700_000_000_123, undefined])
+      store = await cycle(store)
+      expect(store.readMessages(q1, 0, 10).map((m) => m.enqueuedAt)).toEqual([1_700_000_000_123, undefined])
+    })
+
     it('counts exactly', async () => {
       let store = open()
       for (let id = 1; id <= 10; id++) store.addMessage(message(id), id % 2 ? [q1, q2] : [q1])
