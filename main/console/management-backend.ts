@@ -34,6 +34,7 @@ import type {
   Rates,
   Totals,
 } from '../contract'
+import { REPLY_CODE_NAMES } from '../../broker/protocol'
 import type { BrokerBackend } from './backend'
 import { ConsoleError } from './profiles'
 
@@ -59,26 +60,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {})
 const rate = (stats: unknown, key: string): number => num(obj(obj(stats)[`${key}_details`]).rate)
 
-const AMQP_NAMES: Record<number, string> = {
-  311: 'CONTENT_TOO_LARGE',
-  312: 'NO_ROUTE',
-  313: 'NO_CONSUMERS',
-  320: 'CONNECTION_FORCED',
-  402: 'INVALID_PATH',
-  403: 'ACCESS_REFUSED',
-  404: 'NOT_FOUND',
-  405: 'RESOURCE_LOCKED',
-  406: 'PRECONDITION_FAILED',
-  501: 'FRAME_ERROR',
-  502: 'SYNTAX_ERROR',
-  503: 'COMMAND_INVALID',
-  504: 'CHANNEL_ERROR',
-  505: 'UNEXPECTED_FRAME',
-  506: 'RESOURCE_ERROR',
-  530: 'NOT_ALLOWED',
-  540: 'NOT_IMPLEMENTED',
-  541: 'INTERNAL_ERROR',
-}
+/** AMQP reply code → name (NOT_FOUND, …), from the codec generated out of the spec. */
+const AMQP_NAMES = REPLY_CODE_NAMES
 const HTTP_NAMES: Record<number, string> = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 403: 'ACCESS_REFUSED', 404: 'NOT_FOUND', 405: 'NOT_ALLOWED', 409: 'CONFLICT' }
 
 /** An error the broker reported, with its reply code and text. */
