@@ -217,6 +217,11 @@ export class ProfileStore {
     return this.row(id).password_sealed
   }
 
+  /** the console's database, shared with the other areas of the console (metrics, audit log, replay jobs) */
+  database(): SqlDatabase {
+    return this.db
+  }
+
   close(): void {
     this.db.close()
   }

@@ -6,6 +6,10 @@ import type { CommandHandlers, EventName, OverviewTick, ProfileInput, WarrenEven
 import type { BrokerBackend } from './backend'
 import { ManagementBackend, type ManagementTarget } from './management-backend'
 import { ConsoleError, EMBEDDED_PROFILE_ID, type ProfileStore, type ProfileWithSecret } from './profiles'
+import type { ConsoleArea, ConsoleContext } from './context'
+import { createDeadLetterArea } from './dead-letters/area'
+import { createMetricsArea } from './metrics/area'
+import { createScheduledArea } from './scheduled/area'
 
 export type ManagementHandlers = Omit<CommandHandlers, 'broker.status'>
 
@@ -73,6 +77,7 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
   function reset(): void {
     void active?.backend.close()
     active = undefined
+    for (const area of areas) area.profileChanged?.()
   }
 
   /** Refuses changes when the active profile is read-only. */
@@ -99,7 +104,24 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     }
   }
 
+  const context: ConsoleContext = {
+    profiles,
+    db: profiles.database(),
+    backend,
+    writable,
+    activeTarget: () => targetOf(profiles.withSecret(profiles.activeId())),
+    emit,
+    log: (level, message) => options.log?.(level, message),
+  }
+  const metrics = createMetricsArea(context)
+  const deadLetters = createDeadLetterArea(context)
+  const scheduled = createScheduledArea(context)
+  const areas: Omit<ConsoleArea<never>, 'handlers'>[] = [metrics, deadLetters, scheduled]
+
   const handlers: ManagementHandlers = {
+    ...metrics.handlers,
+    ...deadLetters.handlers,
+    ...scheduled.handlers,
     'profiles.list': () => profiles.state(),
     'profiles.add': (input) => {
       const p = profiles.add(input)
@@ -170,6 +192,7 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     async close() {
       if (timer) clearInterval(timer)
       timer = undefined
+      for (const area of areas) await area.close?.()
       await active?.backend.close()
       active = undefined
       profiles.close()

@@ -12,6 +12,14 @@
  * bundle it.
  */
 
+import { DEAD_LETTER_COMMANDS, DEAD_LETTER_EVENTS, type DeadLetterCommands, type DeadLetterEvents } from './dead-letters'
+import { METRICS_COMMANDS, METRICS_EVENTS, type MetricsCommands, type MetricsEvents } from './metrics'
+import { SCHEDULED_COMMANDS, SCHEDULED_EVENTS, type ScheduledCommands, type ScheduledEvents } from './scheduled'
+
+export * from './dead-letters'
+export * from './metrics'
+export * from './scheduled'
+
 // ---------------------------------------------------------------------------------------------------------------
 // Errors and results
 
@@ -407,8 +415,8 @@ export interface ChannelInfo {
 // ---------------------------------------------------------------------------------------------------------------
 // Commands and events
 
-/** Command name → (request) ⇒ Promise<Result<response>>. Requests and responses are plain data (structured-clonable). */
-export interface WarrenCommands {
+/** The management commands: profiles and every broker object. */
+export interface ManagementCommands {
   'broker.status': (req: void) => Promise<Result<BrokerStatus>>
   'profiles.list': (req: void) => Promise<Result<ProfilesState>>
   'profiles.add': (req: ProfileInput) => Promise<Result<ConnectionProfile>>
@@ -440,13 +448,22 @@ export interface WarrenCommands {
   'channels.list': (req: ListRequest) => Promise<Result<Page<ChannelInfo>>>
 }
 
-/** Event name → payload, pushed from the backend to every console window. */
-export interface WarrenEvents {
+/** The management events. */
+export interface ManagementEvents {
   'broker.statusChanged': BrokerStatus
   'profiles.changed': ProfilesState
   /** the active broker's totals and rates, at most every 2 s while a console listens */
   'overview.tick': OverviewTick
 }
+
+/**
+ * Command name → (request) ⇒ Promise<Result<response>>. Requests and responses are plain data (structured-clonable).
+ * Each area of the console declares its commands and events in its own file; this is their union.
+ */
+export interface WarrenCommands extends ManagementCommands, MetricsCommands, DeadLetterCommands, ScheduledCommands {}
+
+/** Event name → payload, pushed from the backend to every console window. */
+export interface WarrenEvents extends ManagementEvents, MetricsEvents, DeadLetterEvents, ScheduledEvents {}
 
 export type CommandName = keyof WarrenCommands
 export type EventName = keyof WarrenEvents
@@ -457,7 +474,7 @@ export type CommandResponse<K extends CommandName> = Awaited<ReturnType<WarrenCo
  * Runtime lists of command and event names (the preload and the HTTP server validate against them). Written as
  * records keyed by the interfaces so the compiler fails when a name is added to one but not the other.
  */
-const COMMANDS: { readonly [K in CommandName]: true } = {
+const MANAGEMENT_COMMANDS: { readonly [K in keyof ManagementCommands]: true } = {
   'broker.status': true,
   'profiles.list': true,
   'profiles.add': true,
@@ -485,7 +502,9 @@ const COMMANDS: { readonly [K in CommandName]: true } = {
   'connections.close': true,
   'channels.list': true,
 }
-const EVENTS: { readonly [E in EventName]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
+const MANAGEMENT_EVENTS: { readonly [E in keyof ManagementEvents]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
+const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS }
+const EVENTS: { readonly [E in EventName]: true } = { ...MANAGEMENT_EVENTS, ...METRICS_EVENTS, ...DEAD_LETTER_EVENTS, ...SCHEDULED_EVENTS }
 export const COMMAND_NAMES = Object.freeze(Object.keys(COMMANDS)) as readonly CommandName[]
 export const EVENT_NAMES = Object.freeze(Object.keys(EVENTS)) as readonly EventName[]
 

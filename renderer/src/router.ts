@@ -6,8 +6,10 @@ export const MAIN_VIEWS = [
   { path: '/exchanges', name: 'exchanges', label: 'Exchanges', key: '3' },
   { path: '/messages', name: 'messages', label: 'Message browser', key: '4' },
   { path: '/publish', name: 'publish', label: 'Publish', key: '5' },
-  { path: '/clients', name: 'clients', label: 'Connections & channels', key: '6' },
-  { path: '/profiles', name: 'profiles', label: 'Broker profiles', key: '7' },
+  { path: '/dead-letters', name: 'dead-letters', label: 'Dead letters', key: '6' },
+  { path: '/scheduled', name: 'scheduled', label: 'Scheduled', key: '7' },
+  { path: '/clients', name: 'clients', label: 'Connections & channels', key: '8' },
+  { path: '/profiles', name: 'profiles', label: 'Broker profiles', key: '9' },
 ] as const
 
 const routes: RouteRecordRaw[] = [
@@ -17,6 +19,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/exchanges', name: 'exchanges', component: () => import('./views/ExchangesView.vue') },
   { path: '/messages', name: 'messages', component: () => import('./views/MessagesView.vue') },
   { path: '/publish', name: 'publish', component: () => import('./views/PublishView.vue') },
+  { path: '/dead-letters', name: 'dead-letters', component: () => import('./views/DeadLettersView.vue') },
+  { path: '/scheduled', name: 'scheduled', component: () => import('./views/ScheduledView.vue') },
   { path: '/clients', name: 'clients', component: () => import('./views/ClientsView.vue') },
   { path: '/profiles', name: 'profiles', component: () => import('./views/ProfilesView.vue') },
   { path: '/:rest(.*)*', redirect: '/overview' },
