@@ -10,6 +10,7 @@ import type { ConsoleArea, ConsoleContext } from './context'
 import { createDeadLetterArea } from './dead-letters/area'
 import { createMetricsArea } from './metrics/area'
 import { createScheduledArea } from './scheduled/area'
+import { createTopologyArea } from './topology/area'
 
 export type ManagementHandlers = Omit<CommandHandlers, 'broker.status'>
 
@@ -116,12 +117,14 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
   const metrics = createMetricsArea(context)
   const deadLetters = createDeadLetterArea(context)
   const scheduled = createScheduledArea(context)
-  const areas: Omit<ConsoleArea<never>, 'handlers'>[] = [metrics, deadLetters, scheduled]
+  const topology = createTopologyArea(context)
+  const areas: Omit<ConsoleArea<never>, 'handlers'>[] = [metrics, deadLetters, scheduled, topology]
 
   const handlers: ManagementHandlers = {
     ...metrics.handlers,
     ...deadLetters.handlers,
     ...scheduled.handlers,
+    ...topology.handlers,
     'profiles.list': () => profiles.state(),
     'profiles.add': (input) => {
       const p = profiles.add(input)

@@ -14,11 +14,13 @@
 
 import { DEAD_LETTER_COMMANDS, DEAD_LETTER_EVENTS, type DeadLetterCommands, type DeadLetterEvents } from './dead-letters'
 import { METRICS_COMMANDS, METRICS_EVENTS, type MetricsCommands, type MetricsEvents } from './metrics'
+import { TOPOLOGY_COMMANDS, TOPOLOGY_EVENTS, type TopologyCommands, type TopologyEvents } from './topology'
 import { SCHEDULED_COMMANDS, SCHEDULED_EVENTS, type ScheduledCommands, type ScheduledEvents } from './scheduled'
 
 export * from './dead-letters'
 export * from './metrics'
 export * from './scheduled'
+export * from './topology'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors and results
@@ -460,10 +462,10 @@ export interface ManagementEvents {
  * Command name → (request) ⇒ Promise<Result<response>>. Requests and responses are plain data (structured-clonable).
  * Each area of the console declares its commands and events in its own file; this is their union.
  */
-export interface WarrenCommands extends ManagementCommands, MetricsCommands, DeadLetterCommands, ScheduledCommands {}
+export interface WarrenCommands extends ManagementCommands, MetricsCommands, DeadLetterCommands, ScheduledCommands, TopologyCommands {}
 
 /** Event name → payload, pushed from the backend to every console window. */
-export interface WarrenEvents extends ManagementEvents, MetricsEvents, DeadLetterEvents, ScheduledEvents {}
+export interface WarrenEvents extends ManagementEvents, MetricsEvents, DeadLetterEvents, ScheduledEvents, TopologyEvents {}
 
 export type CommandName = keyof WarrenCommands
 export type EventName = keyof WarrenEvents
@@ -503,8 +505,8 @@ const MANAGEMENT_COMMANDS: { readonly [K in keyof ManagementCommands]: true } = 
   'channels.list': true,
 }
 const MANAGEMENT_EVENTS: { readonly [E in keyof ManagementEvents]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
-const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS }
-const EVENTS: { readonly [E in EventName]: true } = { ...MANAGEMENT_EVENTS, ...METRICS_EVENTS, ...DEAD_LETTER_EVENTS, ...SCHEDULED_EVENTS }
+const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS, ...TOPOLOGY_COMMANDS }
+const EVENTS: { readonly [E in EventName]: true } = { ...MANAGEMENT_EVENTS, ...METRICS_EVENTS, ...DEAD_LETTER_EVENTS, ...SCHEDULED_EVENTS, ...TOPOLOGY_EVENTS }
 export const COMMAND_NAMES = Object.freeze(Object.keys(COMMANDS)) as readonly CommandName[]
 export const EVENT_NAMES = Object.freeze(Object.keys(EVENTS)) as readonly EventName[]
 

@@ -171,7 +171,7 @@ describe('web console on the embedded broker', () => {
 
 describe('web console on a remote RabbitMQ profile', () => {
   it('adds a production profile, tests it and makes it active', async () => {
-    await page.keyboard.press('Alt+9')
+    await page.keyboard.press('Alt+0')
     await page.locator('[data-testid="profile-add-open"]').click()
     await fill('profile-name', 'Local RabbitMQ')
     await fill('profile-amqp', rabbit.amqpUrl)
