@@ -603,8 +603,22 @@ export class AmqpChannel {
 
   // --- closing ------------------------------------------------------------------------------------------------
 
-  private closeWithError(error: AmqpError, method: AmqpMethod): void {
-    if (error.classId === 0) error.withMethod(method)
+  /**
+   * An operator closes this one channel (DELETE /api/channels/{name}, a Warren extension of the management API):
+   * the same server-initiated channel.close a channel error sends, with 320 CONNECTION_FORCED and class/method 0,
+   * as RabbitMQ does when an operator closes a connection (the channel-level equivalent RabbitMQ lacks). The
+   * connection and its other channels stay open; the client answers close-ok, and this channel's consumers are
+   * cancelled and its unacked messages requeued meanwhile. amqplib emits 'error' (code 320) then 'close' on the
+   * channel only: it treats every server channel.close as a channel error, whatever the code.
+   */
+  forceClose(reason: string): boolean {
+    if (this.closing || this.released) return false
+    this.closeWithError(new AmqpError(ReplyCode.CONNECTION_FORCED, reason, 'channel'))
+    return true
+  }
+
+  private closeWithError(error: AmqpError, method?: AmqpMethod): void {
+    if (error.classId === 0 && method) error.withMethod(method)
     this.connection.sendMethod(this.id, 'channel.close', { replyCode: error.replyCode, replyText: error.replyText.slice(0, 255), classId: error.classId, methodId: error.methodId })
     this.closing = true
     this.pending = undefined

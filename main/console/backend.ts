@@ -48,5 +48,7 @@ export interface BrokerBackend {
   listConnections(req: ListRequest): Promise<Page<ConnectionInfo>>
   closeConnection(name: string, reason?: string): Promise<void>
   listChannels(req: ListRequest): Promise<Page<ChannelInfo>>
+  /** closes one channel; only the embedded broker can (UNSUPPORTED elsewhere) */
+  closeChannel(name: string, reason?: string): Promise<void>
   close(): Promise<void>
 }

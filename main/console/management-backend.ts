@@ -678,6 +678,14 @@ export class ManagementBackend implements BrokerBackend {
     await this.request('DELETE', `/api/connections/${enc(name)}`, undefined, { 'x-reason': reason || 'Closed from the Warren console' })
   }
 
+  /** The embedded broker's DELETE /api/channels/{name} (a Warren extension); RabbitMQ's API has no such thing. */
+  async closeChannel(name: string, reason?: string): Promise<void> {
+    if (!this.target.embedded) {
+      throw new ConsoleError('UNSUPPORTED', "RabbitMQ's management API cannot close a single channel: close its connection instead")
+    }
+    await this.request('DELETE', `/api/channels/${enc(name)}`, undefined, { 'x-reason': reason || 'Closed from the Warren console' })
+  }
+
   async listChannels(req: ListRequest): Promise<Page<ChannelInfo>> {
     const p = await this.list('/api/channels', { ...req, vhost: undefined })
     const items = p.items.map(

@@ -178,6 +178,7 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     'connections.list': (req) => backend().listConnections(req),
     'connections.close': ({ name, reason }) => writable().closeConnection(name, reason),
     'channels.list': (req) => backend().listChannels(req),
+    'channels.close': ({ name, reason }) => writable().closeChannel(name, reason),
   }
 
   return {

@@ -448,6 +448,11 @@ export interface ManagementCommands {
   'connections.list': (req: ListRequest) => Promise<Result<Page<ConnectionInfo>>>
   'connections.close': (req: { name: string; reason?: string }) => Promise<Result<void>>
   'channels.list': (req: ListRequest) => Promise<Result<Page<ChannelInfo>>>
+  /**
+   * Closes one channel (channel.close 320 CONNECTION_FORCED), leaving its connection open. The embedded broker only
+   * (a Warren extension of the HTTP API); RabbitMQ's API cannot, so a remote profile gets an UNSUPPORTED error.
+   */
+  'channels.close': (req: { name: string; reason?: string }) => Promise<Result<void>>
 }
 
 /** The management events. */
@@ -503,6 +508,7 @@ const MANAGEMENT_COMMANDS: { readonly [K in keyof ManagementCommands]: true } = 
   'connections.list': true,
   'connections.close': true,
   'channels.list': true,
+  'channels.close': true,
 }
 const MANAGEMENT_EVENTS: { readonly [E in keyof ManagementEvents]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
 const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS, ...TOPOLOGY_COMMANDS }

@@ -24,9 +24,25 @@ async function closeConnection(req: ApiRequest) {
   const connection = findConnection(req)
   if (connection.user !== req.user.name && !isAdministrator(req.user)) throw notAuthorised('Not administrator user')
   // RabbitMQ: connection.close 320 CONNECTION_FORCED, with the reason from the X-Reason header
+  await connection.forceClose(reasonOf(req))
+  return noContent()
+}
+
+function reasonOf(req: ApiRequest): string {
   const header = req.headers['x-reason']
-  const reason = (Array.isArray(header) ? header[0] : header) ?? 'Closed via management plugin'
-  await connection.forceClose(reason)
+  return (Array.isArray(header) ? header[0] : header) ?? 'Closed via management plugin'
+}
+
+/**
+ * Warren extension (RabbitMQ's API can only close whole connections): DELETE /api/channels/{name} closes one
+ * channel with channel.close 320 CONNECTION_FORCED and the X-Reason text; the rest of the connection stays open.
+ * Who may: the same as for DELETE /api/connections/{name} (the connection's own user, or an administrator).
+ */
+function closeChannel(req: ApiRequest) {
+  const channel = visibleChannels(req).find((c) => channelName(c) === req.params.channel)
+  if (!channel) throw objectNotFound()
+  if (channel.connection.user !== req.user.name && !isAdministrator(req.user)) throw notAuthorised('Not administrator user')
+  channel.forceClose(reasonOf(req))
   return noContent()
 }
 
@@ -76,6 +92,7 @@ export const connectionRoutes: Route[] = [
       return channelJson(req.deps, channel)
     },
   },
+  { method: 'DELETE', path: '/api/channels/:channel', access: 'management', handler: closeChannel },
   {
     method: 'GET',
     path: '/api/consumers',
