@@ -9,20 +9,22 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startBroker, type BrokerHandle, type BrokerOptions } from '../../broker/index'
 import { parseCliOptions } from '../../broker/cli-options'
-import { encodeHostMessage, splitHttpPort, type HostMessage } from './host-protocol'
+import { encodeHostMessage, type HostMessage } from './host-protocol'
 
 function send(message: HostMessage): void {
   process.stdout.write(encodeHostMessage(message))
 }
 
 async function main(): Promise<void> {
-  const { httpPort, rest } = splitHttpPort(process.argv.slice(2))
-  const parsed = parseCliOptions(rest)
+  // the broker CLI's options, --http-port and --bind included
+  const parsed = parseCliOptions(process.argv.slice(2))
   if (parsed.kind !== 'run') {
     send({ type: 'fatal', message: parsed.kind === 'error' ? `bad options: ${parsed.message}` : 'broker host takes no --help' })
     process.exit(2)
   }
-  const { port, host, heartbeat } = parsed.options
+  const { port, host, heartbeat, httpPort } = parsed.options
+  // --bind: where the HTTP API listens (the web console keeps it on loopback and proxies to it); default: --host
+  const httpHost = parsed.options.httpHost ?? host
   const dataDir = parsed.options.dataDir === undefined ? undefined : resolve(parsed.options.dataDir)
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
 
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
       dataDir,
       heartbeat,
       httpPort,
-      httpHost: host,
+      httpHost,
       // rates sampled as often as the console's overview ticks (RabbitMQ's default is 5 s)
       statsIntervalMs: 2000,
       logger: {
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   const actualHttpPort = handle.httpPort
-  send({ type: 'ready', host: handle.host, port: handle.port, dataDir: handle.dataDir ?? null, pid: process.pid, ...(actualHttpPort !== undefined ? { httpPort: actualHttpPort } : {}) })
+  send({ type: 'ready', host: handle.host, port: handle.port, dataDir: handle.dataDir ?? null, pid: process.pid, ...(actualHttpPort !== undefined ? { httpPort: actualHttpPort, httpHost: handle.httpHost ?? httpHost } : {}) })
 
   let closing = false
   const shutdown = (): void => {

@@ -3,7 +3,12 @@
  * state for the console. No Electron here: the shell passes in paths; tests drive it with a stand-in host script.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { amqpUrl } from '../../broker/cli-options'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { amqpUrl, clientHost } from '../../broker/cli-options'
 import type { BrokerStatus, WarrenError } from '../contract'
 import { LineSplitter, parseHostMessage } from './host-protocol'
 
@@ -18,6 +23,8 @@ export interface EmbeddedBrokerOptions {
   host: string
   /** port of the broker's management HTTP API; undefined = none */
   httpPort?: number
+  /** address the HTTP API binds (the host's --bind); undefined = `host` */
+  httpHost?: string
   /** undefined = in-memory store */
   dataDir?: string
   heartbeat?: number
@@ -33,6 +40,34 @@ export interface EmbeddedBrokerOptions {
 /** The node to run the host with: $WARREN_NODE, else the node that ran npm ($npm_node_execpath), else `node` on PATH. */
 export function resolveNodePath(env: NodeJS.ProcessEnv): string {
   return env.WARREN_NODE || env.npm_node_execpath || 'node'
+}
+
+/** The first port from `start` on that nothing listens on (on `host`). */
+export async function findFreePort(start: number, host = '127.0.0.1', tries = 50): Promise<number> {
+  for (let port = start; port < start + tries && port <= 65535; port++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer()
+      server.once('error', () => resolve(false))
+      server.listen(port, host, () => server.close(() => resolve(true)))
+    })
+    if (free) return port
+  }
+  throw new Error(`no free port in ${start}..${start + tries - 1}`)
+}
+
+/**
+ * How to run the broker host next to the module at `moduleFile` (pass import.meta.filename): the built
+ * broker-host.js when that module is built JavaScript, else the TypeScript source through tsx's loader
+ * (resolved to an absolute URL, so it works from any working directory).
+ */
+export function brokerHostBeside(moduleFile: string): { hostScript: string; nodeArgs: string[] } {
+  const dir = dirname(moduleFile)
+  if (moduleFile.endsWith('.js') || moduleFile.endsWith('.mjs')) {
+    const built = join(dir, 'broker-host.js')
+    if (existsSync(built)) return { hostScript: built, nodeArgs: [] }
+  }
+  const tsx = pathToFileURL(createRequire(moduleFile).resolve('tsx')).href
+  return { hostScript: join(dir, 'broker-host.ts'), nodeArgs: ['--import', tsx] }
 }
 
 const STDERR_TAIL_LINES = 20
@@ -112,6 +147,7 @@ export class EmbeddedBroker {
     if (o.dataDir !== undefined) args.push('--data', o.dataDir)
     if (o.heartbeat !== undefined) args.push('--heartbeat', String(o.heartbeat))
     if (o.httpPort !== undefined) args.push('--http-port', String(o.httpPort))
+    if (o.httpPort !== undefined && o.httpHost !== undefined) args.push('--bind', o.httpHost)
     const env = { ...(o.env ?? process.env) }
     delete env.ELECTRON_RUN_AS_NODE
 
@@ -156,7 +192,7 @@ export class EmbeddedBroker {
               host: m.host,
               port: m.port,
               amqpUrl: amqpUrl(m.host, m.port),
-              ...(m.httpPort !== undefined ? { httpUrl: `http://${m.host === '0.0.0.0' ? '127.0.0.1' : m.host}:${m.httpPort}` } : {}),
+              ...(m.httpPort !== undefined ? { httpUrl: `http://${clientHost(m.httpHost ?? m.host)}:${m.httpPort}` } : {}),
               dataDir: m.dataDir ?? undefined,
               pid: m.pid,
             })

@@ -7,7 +7,7 @@
  */
 
 export type HostMessage =
-  | { type: 'ready'; host: string; port: number; dataDir: string | null; pid: number; httpPort?: number }
+  | { type: 'ready'; host: string; port: number; dataDir: string | null; pid: number; httpPort?: number; httpHost?: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { type: 'fatal'; message: string }
   | { type: 'closed' }
@@ -33,6 +33,7 @@ export function parseHostMessage(line: string): HostMessage | undefined {
       if (typeof m.host === 'string' && Number.isInteger(m.port) && (typeof m.dataDir === 'string' || m.dataDir === null) && Number.isInteger(m.pid)) {
         const ready: HostMessage = { type: 'ready', host: m.host, port: m.port as number, dataDir: m.dataDir, pid: m.pid as number }
         if (Number.isInteger(m.httpPort)) ready.httpPort = m.httpPort as number
+        if (typeof m.httpHost === 'string') ready.httpHost = m.httpHost
         return ready
       }
       return undefined

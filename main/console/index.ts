@@ -3,15 +3,14 @@
  * passes in paths and forwards events; a future HTTP server would do the same.
  */
 import { mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { BrokerStatus, CommandHandlers, EventName, WarrenEvents } from '../contract'
-import { EmbeddedBroker, resolveNodePath } from './embedded-broker'
+import { EmbeddedBroker, findFreePort, resolveNodePath } from './embedded-broker'
 import { ProfileStore, type SqlDatabase } from './profiles'
 import { AesGcmSecretBox, type SecretBox } from './secrets'
 import { createConsoleService, type ConsoleService } from './service'
 
-export { EmbeddedBroker, resolveNodePath } from './embedded-broker'
+export { EmbeddedBroker, findFreePort, resolveNodePath } from './embedded-broker'
 
 export interface ConsoleOptions {
   /** where the console keeps its files (Electron's userData); the broker's store goes in `<dir>/broker` */
@@ -47,19 +46,6 @@ function portFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   if (raw === undefined || !/^\d+$/.test(raw)) return undefined
   const n = Number(raw)
   return n <= 65535 ? n : undefined
-}
-
-/** The first port from `start` on that nothing listens on (on `host`). */
-export async function findFreePort(start: number, host = '127.0.0.1', tries = 50): Promise<number> {
-  for (let port = start; port < start + tries && port <= 65535; port++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer()
-      server.once('error', () => resolve(false))
-      server.listen(port, host, () => server.close(() => resolve(true)))
-    })
-    if (free) return port
-  }
-  throw new Error(`no free port in ${start}..${start + tries - 1}`)
 }
 
 export function createConsoleBackend(options: ConsoleOptions): ConsoleBackend {

@@ -1,17 +1,24 @@
 /**
  * The web console: `npm run console -- --port 5672 --http-port 15672 --data ./data`.
  *
- * Starts the embedded broker in this process with its management HTTP API on --http-port, and serves on that same
- * port, through the broker's `httpHandlers` hook, the built renderer and the contract (POST /console/api/{command},
- * GET /console/events). The console's own database (profiles) is <data>/console/console.db with its AES-256-GCM
- * key in <data>/console/secret.key (mode 0600); the broker's store is <data>/broker.
+ * Two processes, so a broker at full load never stalls the console:
+ *   - this process (the console) owns --http-port: it serves the built renderer, the contract
+ *     (POST /console/api/{command}, GET /console/events) and proxies every other path (/api/...) to the broker's
+ *     management HTTP API, so --http-port is still the RabbitMQ-compatible API for rabbitmqadmin and scripts;
+ *   - a child process (main/console/broker-host.ts, run by EmbeddedBroker like the desktop app does) runs the
+ *     broker: AMQP on --port, its HTTP API on a loopback port of its own choosing.
+ * The console's own database (profiles) is <data>/console/console.db with its AES-256-GCM key in
+ * <data>/console/secret.key (mode 0600); the broker's store is <data>/broker.
  */
 import { mkdirSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { startBroker, type BrokerOptions } from '../../broker/index'
-import { amqpUrl } from '../../broker/cli-options'
+import { amqpUrl, clientHost } from '../../broker/cli-options'
 import type { BrokerStatus, CommandHandlers } from '../contract'
+import { brokerHostBeside, EmbeddedBroker } from './embedded-broker'
+import { createHttpProxy } from './http-proxy'
 import { ProfileStore } from './profiles'
 import { AesGcmSecretBox } from './secrets'
 import { createConsoleService } from './service'
@@ -27,14 +34,33 @@ export interface WebConsoleOptions {
   staticDir?: string
   tickMs?: number
   log?: (message: string) => void
+  /** how to run the broker host (default: broker-host next to this module, the .ts source through tsx) */
+  brokerHost?: { nodePath?: string; hostScript: string; nodeArgs?: string[] }
+  /** how long the broker may take to start (default 30 s) */
+  brokerStartTimeoutMs?: number
 }
 
 export interface RunningWebConsole {
   amqpUrl: string
+  /** the console's URL: renderer, contract, and the proxied management HTTP API */
   httpUrl: string
   amqpPort: number
   httpPort: number
+  /** the broker's child process, its real state (pid, failure with its stderr tail) */
+  broker: EmbeddedBroker
+  /** the broker's own HTTP API on loopback (what the console proxies /api to) */
+  brokerHttpUrl: string
   close(): Promise<void>
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolvePromise, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolvePromise(server.address() as AddressInfo)
+    })
+  })
 }
 
 export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebConsole> {
@@ -45,8 +71,27 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
   const secrets = consoleDir ? AesGcmSecretBox.fromKeyFile(join(consoleDir, 'secret.key')) : new AesGcmSecretBox((await import('node:crypto')).randomBytes(32))
   const profiles = new ProfileStore(consoleDir ? join(consoleDir, 'console.db') : ':memory:', secrets, { amqpUrl: '', managementUrl: '' })
 
+  const brokerDataDir = o.dataDir ? join(resolve(o.dataDir), 'broker') : undefined
+  if (brokerDataDir) mkdirSync(brokerDataDir, { recursive: true })
+  const hostRun = o.brokerHost ?? brokerHostBeside(import.meta.filename)
+  const broker = new EmbeddedBroker({
+    // the node running the console: better-sqlite3 is built for it
+    nodePath: o.brokerHost?.nodePath ?? process.execPath,
+    hostScript: hostRun.hostScript,
+    nodeArgs: hostRun.nodeArgs,
+    port: o.port,
+    host: o.host,
+    // the broker's own HTTP API stays on loopback, on a port the OS picks; the console proxies to it
+    httpPort: 0,
+    httpHost: '127.0.0.1',
+    dataDir: brokerDataDir,
+    startTimeoutMs: o.brokerStartTimeoutMs ?? 30_000,
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    onLog: (level, message) => log(`broker ${level}: ${message}`),
+  })
+
   // the service emits through the web handler, which serves the service's handlers: tie the knot through `late`
-  const late: { web?: ReturnType<typeof createWebConsoleHandler> } = {}
+  const late: { web?: ReturnType<typeof createWebConsoleHandler>; publicUrl?: string } = {}
   const service = createConsoleService({
     profiles,
     emit: (event, payload) => late.web?.emit(event, payload),
@@ -54,54 +99,100 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
     hasListeners: () => (late.web?.clientCount() ?? 0) > 0,
     log: (_level, message) => log(message),
   })
-  let status: BrokerStatus = { state: 'starting' }
-  const handlers: CommandHandlers = { ...service.handlers, 'broker.status': () => status }
+  /** The child's state, with the console's URL as the HTTP API users reach (the child's port is internal). */
+  const brokerStatus = (): BrokerStatus => {
+    const s = broker.status()
+    return s.state === 'running' && late.publicUrl ? { ...s, httpUrl: late.publicUrl } : s
+  }
+  const handlers: CommandHandlers = { ...service.handlers, 'broker.status': () => brokerStatus() }
   const web = createWebConsoleHandler({ handlers, staticDir: o.staticDir ?? resolve(import.meta.dirname, '../../out/renderer') })
-
   late.web = web
-  const brokerOptions: BrokerOptions = {
-    port: o.port,
-    host: o.host,
-    dataDir: o.dataDir ? join(resolve(o.dataDir), 'broker') : undefined,
-    httpPort: o.httpPort,
-    httpHost: o.host,
-    httpHandlers: [web.handler],
-    // rates sampled as often as the console's overview ticks
-    statsIntervalMs: 2000,
+
+  let target: { host: string; port: number } | undefined
+  const proxy = createHttpProxy({
+    target: () => target,
+    unavailableReason: () => {
+      const s = broker.status()
+      return s.error ? `${s.state}: ${s.error.message.split('\n')[0]}` : s.state
+    },
+  })
+  const server = createServer((req, res) => {
+    Promise.resolve(web.handler(req, res)).then(
+      (answered) => {
+        if (!answered) proxy.handle(req, res)
+      },
+      (e: unknown) => {
+        log(`console request ${req.method} ${req.url} failed: ${e instanceof Error ? e.message : String(e)}`)
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' })
+        res.end('internal error')
+      },
+    )
+  })
+  // SSE streams stay open; requests themselves must not hang forever
+  server.headersTimeout = 30_000
+  const closeServer = (): Promise<void> =>
+    new Promise((r) => {
+      server.close(() => r())
+      server.closeAllConnections()
+    })
+
+  // the console's port first: a port in use fails before a broker is started
+  const address = await listen(server, o.httpPort, o.host)
+  const httpUrl = `http://${clientHost(address.address)}:${address.port}`
+  late.publicUrl = httpUrl
+
+  const statusChanged = (status: BrokerStatus): void => {
+    if (status.state === 'running' && status.httpUrl) {
+      const u = new URL(status.httpUrl)
+      target = { host: u.hostname, port: Number(u.port) }
+    } else {
+      target = undefined
+    }
+    if (status.state === 'failed') log(`broker failed: ${status.error?.message ?? 'unknown reason'}`)
+    web.emit('broker.statusChanged', brokerStatus())
   }
-  if (brokerOptions.dataDir) mkdirSync(brokerOptions.dataDir, { recursive: true })
-  const startedAt = Date.now()
-  const broker = await startBroker(brokerOptions)
-  const httpPort = broker.httpPort
-  if (httpPort === undefined) {
-    await broker.close()
-    throw new Error('the broker did not start its HTTP API')
+  broker.onStatusChange(statusChanged)
+
+  const started = await broker.start()
+  if (started.state !== 'running' || started.port === undefined || !started.httpUrl) {
+    web.close()
+    await service.close()
+    await broker.stop()
+    proxy.close()
+    await closeServer()
+    throw new Error(`the broker did not start: ${started.error?.message ?? started.state}`)
   }
-  const connectHost = broker.host === '0.0.0.0' || broker.host === '::' ? '127.0.0.1' : broker.host
-  const httpUrl = `http://${connectHost}:${httpPort}`
-  const amqp = amqpUrl(connectHost, broker.port)
+  const amqp = amqpUrl(started.host ?? o.host, started.port)
+  // the embedded profile talks to the broker like to any RabbitMQ: through the console's --http-port
   profiles.setEmbeddedEndpoints({ amqpUrl: amqp, managementUrl: httpUrl })
-  status = { state: 'running', host: broker.host, port: broker.port, amqpUrl: amqp, httpUrl, dataDir: broker.dataDir, pid: process.pid }
-  const statusNow = (): BrokerStatus => ({ ...status, uptimeMs: Date.now() - startedAt })
-  handlers['broker.status'] = statusNow
   service.startTicks()
 
+  let closing: Promise<void> | undefined
   return {
     amqpUrl: amqp,
     httpUrl,
-    amqpPort: broker.port,
-    httpPort,
-    async close() {
-      web.close()
-      await service.close()
-      await broker.close()
+    amqpPort: started.port,
+    httpPort: address.port,
+    broker,
+    brokerHttpUrl: started.httpUrl,
+    close() {
+      closing ??= (async () => {
+        web.close()
+        service.stopTicks()
+        await service.close()
+        await broker.stop()
+        proxy.close()
+        await closeServer()
+      })()
+      return closing
     },
   }
 }
 
 export const USAGE = `Usage: npm run console -- [options]
 
-Starts the embedded broker with its management HTTP API and serves the Warren console in a browser.
+Starts the embedded broker (in a child process) and serves the Warren console in a browser, and the broker's
+RabbitMQ-compatible management HTTP API, on --http-port.
 
 Options:
   --port <n>        AMQP port (default 5672; 0 picks a free one)
