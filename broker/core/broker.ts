@@ -1,6 +1,6 @@
 import { decodeBasicProperties } from '../protocol'
 import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
-import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions } from './delayed'
+import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions, type DueOutcome } from './delayed'
 import { notFound } from './errors'
 import { MemoryAccount } from './memory'
 import type { Message } from './message'
@@ -118,12 +118,17 @@ export class BrokerCore {
 
   // --- delayed messages ---------------------------------------------------------------------------------------
 
-  /** A scheduled message fell due: route it, unless its exchange is gone (the plugin drops it then). */
-  private deliverScheduled(message: ScheduledMessage): void {
+  /**
+   * A scheduled message fell due: route it, unless its exchange is gone (the plugin drops it then). The outcome tells
+   * the scheduler whether it reached a queue; one that did not is recorded (DelayedScheduler.unrouted).
+   */
+  private deliverScheduled(message: ScheduledMessage): DueOutcome {
     const vhost = this.vhosts.get(message.vhost)
     const exchange = vhost?.exchanges.get(message.exchange)
-    if (!vhost || !exchange || exchange.type !== DELAYED_EXCHANGE_TYPE) return
-    vhost.deliverScheduled(exchange, message)
+    if (!vhost || !exchange || exchange.type !== DELAYED_EXCHANGE_TYPE) return { routed: false, reason: 'exchange-gone' }
+    const result = vhost.deliverScheduled(exchange, message)
+    // held again by another delayed exchange (stored without a queue) counts as routed
+    return { routed: result.routed || result.stored }
   }
 
   /** Scheduled messages of exchanges that did not survive the restart (transient ones) go with them. */

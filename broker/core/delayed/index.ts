@@ -11,4 +11,5 @@ export {
   validateDelayedArguments,
 } from './exchange-type'
 export { DelayedScheduler, type DelayedSchedulerOptions } from './scheduler'
-export { ScheduledExchange, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type ScheduledDetail, type ScheduledPage, type ScheduledSummary } from './scheduled-exchange'
+export { ScheduledExchange, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type ScheduledDetail, type ScheduledPage, type ScheduledSummary, type ScheduledTimeline } from './scheduled-exchange'
+export { UnroutedLog, type DueOutcome, type UnroutedLogOptions, type UnroutedReason, type UnroutedRecord } from './unrouted'

@@ -1,4 +1,5 @@
 import type { ScheduledCursor, ScheduledMessage, Store } from '../../store/store'
+import { UnroutedLog, type DueOutcome, type UnroutedLogOptions } from './unrouted'
 
 export interface DelayedSchedulerOptions {
   /** How many of the next due messages are kept in memory (the window refills from the store). Default 1000. */
@@ -11,6 +12,8 @@ export interface DelayedSchedulerOptions {
   now?: () => number
   /** A due message could not be delivered (routing threw); the others go on. Default: a process warning. */
   onError?: (error: unknown, message: ScheduledMessage) => void
+  /** bounds of the record of due messages that reached no queue */
+  unrouted?: UnroutedLogOptions
 }
 
 interface Entry {
@@ -53,12 +56,19 @@ export class DelayedScheduler {
   private timer: NodeJS.Timeout | undefined
   private timerDue = Infinity
   private immediate: NodeJS.Immediate | undefined
+  /** due messages that reached no queue (the plugin drops them silently; Warren shows them) */
+  readonly unrouted: UnroutedLog
 
+  /**
+   * `deliver` routes a due message; when it returns an outcome saying the message reached no queue, the message is
+   * recorded in `unrouted`.
+   */
   constructor(
     private readonly store: Store,
-    private readonly deliver: (message: ScheduledMessage) => void,
+    private readonly deliver: (message: ScheduledMessage) => unknown,
     options: DelayedSchedulerOptions = {},
   ) {
+    this.unrouted = new UnroutedLog(options.unrouted)
     this.windowSize = Math.max(1, options.windowSize ?? 1000)
     this.windowBytes = Math.max(1, options.windowBytes ?? 64 * 1024 * 1024)
     this.deliveryBatch = Math.max(1, options.deliveryBatch ?? 2000)
@@ -123,7 +133,7 @@ export class DelayedScheduler {
     const message = this.live.get(id)?.message ?? this.store.getScheduled(id)
     if (!message || !this.store.removeScheduled(id)) return false
     this.forget(id)
-    this.deliver(message)
+    this.hand(message)
     this.arm()
     return true
   }
@@ -285,13 +295,22 @@ export class DelayedScheduler {
       this.liveBytes -= message.body.length
       this.store.removeScheduled(message.id)
       delivered++
-      try {
-        this.deliver(message)
-      } catch (error) {
-        // one message that cannot be routed must not stop the others
-        this.onError(error, message)
-      }
+      this.hand(message)
     }
     this.arm()
+  }
+
+  /** Routes one due message; one that reaches no queue (or cannot be routed at all) is recorded, not lost silently. */
+  private hand(message: ScheduledMessage): void {
+    let outcome: DueOutcome | undefined
+    try {
+      const answer = this.deliver(message)
+      if (typeof answer === 'object' && answer !== null && typeof (answer as DueOutcome).routed === 'boolean') outcome = answer as DueOutcome
+    } catch (error) {
+      // one message that cannot be routed must not stop the others
+      this.onError(error, message)
+      outcome = { routed: false, reason: 'error', detail: error instanceof Error ? error.message : String(error) }
+    }
+    if (outcome && !outcome.routed) this.unrouted.record(message, outcome, this.now())
   }
 }

@@ -3,7 +3,7 @@
  * broker/core/delayed). The engine is looked up at run time through Vhost.scheduled(name), typed structurally here,
  * so that without it these paths answer 501.
  */
-import type { BasicProperties } from '../../protocol'
+import { decodeBasicProperties, type BasicProperties } from '../../protocol'
 import type { Vhost } from '../../core/vhost'
 import { actorFor, intField, noContent, vhostOf, type ApiRequest } from '../context'
 import { badRequest, notImplementedHttp, objectNotFound } from '../errors'
@@ -18,8 +18,22 @@ interface Summary {
   properties: BasicProperties
   bodySize: number
 }
+interface UnroutedItem {
+  id: number
+  exchange: string
+  routingKey: string
+  properties: Buffer
+  body: Buffer
+  dueAt: number
+  at: number
+  reason: string
+  detail?: string
+}
 interface ScheduledApi {
-  list(options: { after?: { dueAt: number; id: number }; limit?: number }): { items: Summary[]; next?: { dueAt: number; id: number }; total: number }
+  list(options: { after?: { dueAt: number; id: number }; limit?: number; offset?: number; reverse?: boolean }): { items: Summary[]; next?: { dueAt: number; id: number }; total: number }
+  timeline?(options: { slots?: number; from?: number; to?: number }): { from: number; to: number; slotMs: number; counts: number[]; total: number }
+  unrouted?(): UnroutedItem[]
+  clearUnrouted?(): number
   get(id: number): (Summary & { body: Buffer }) | undefined
   cancel(id: number): boolean
   reschedule(id: number, dueAt: number): boolean
@@ -53,7 +67,10 @@ function list(req: ApiRequest) {
   const limit = intField(query, 'limit', 100)
   const afterDue = req.query.get('after_due')
   const after = afterDue === null ? undefined : { dueAt: intField(query, 'after_due', 0), id: intField(query, 'after_id', 0) }
-  const page = api.list({ after, limit })
+  const offset = intField(query, 'offset', 0)
+  if (offset < 0) throw badRequest('offset must not be negative')
+  const reverse = req.query.get('sort_reverse') === 'true'
+  const page = api.list({ after, limit, offset, reverse })
   const now = Date.now()
   return { total: page.total, items: page.items.map((item) => summaryJson(item, now)), ...(page.next ? { next: { after_due: page.next.dueAt, after_id: page.next.id } } : {}) }
 }
@@ -75,6 +92,36 @@ function reschedule(req: ApiRequest) {
   else throw badRequest('give due_at (ms since the epoch or ISO 8601) or delay (ms from now)')
   if (!api.reschedule(idOf(req), dueAt)) throw objectNotFound()
   return noContent()
+}
+
+function timeline(req: ApiRequest) {
+  const api = scheduledOf(req, 'read')
+  if (!api.timeline) throw notImplementedHttp('the scheduled timeline is not implemented by this broker build')
+  const query = Object.fromEntries(req.query)
+  const from = req.query.get('from')
+  const to = req.query.get('to')
+  const t = api.timeline({ slots: intField(query, 'slots', 60), from: from === null ? undefined : intField(query, 'from', 0), to: to === null ? undefined : intField(query, 'to', 0) })
+  return { from: t.from, to: t.to, slot_ms: t.slotMs, counts: t.counts, total: t.total }
+}
+
+function unrouted(req: ApiRequest) {
+  const api = scheduledOf(req, 'read')
+  if (!api.unrouted) throw notImplementedHttp('unrouted scheduled messages are not recorded by this broker build')
+  const encoding = req.query.get('encoding') === 'base64' ? 'base64' : 'auto'
+  return api.unrouted().map((r) => ({
+    id: r.id,
+    exchange: r.exchange,
+    routing_key: r.routingKey,
+    due_at: new Date(r.dueAt).toISOString(),
+    due_at_ms: r.dueAt,
+    unrouted_at: new Date(r.at).toISOString(),
+    unrouted_at_ms: r.at,
+    reason: r.reason,
+    ...(r.detail ? { detail: r.detail } : {}),
+    properties: propertiesJson(decodeBasicProperties(r.properties)),
+    payload_bytes: r.body.length,
+    ...payloadJson(r.body, encoding),
+  }))
 }
 
 const base = '/api/exchanges/:vhost/:exchange/scheduled'
@@ -110,4 +157,17 @@ export const scheduledRoutes: Route[] = [
     },
   },
   { method: 'POST', path: `${base}/:id/reschedule`, access: 'management', handler: reschedule },
+  { method: 'GET', path: `${base}-timeline`, access: 'management', handler: timeline },
+  { method: 'GET', path: `${base}-unrouted`, access: 'management', handler: unrouted },
+  {
+    method: 'DELETE',
+    path: `${base}-unrouted`,
+    access: 'management',
+    handler: (req) => {
+      const api = scheduledOf(req, 'configure')
+      if (!api.clearUnrouted) throw notImplementedHttp('unrouted scheduled messages are not recorded by this broker build')
+      api.clearUnrouted()
+      return noContent()
+    },
+  },
 ]
