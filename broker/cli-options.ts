@@ -17,7 +17,17 @@ export interface CliOptions {
   httpPort?: number
   /** address the HTTP API binds (--bind); undefined = the broker's default, loopback */
   httpHost?: string
+  /** --memory-high-watermark: bytes, or a fraction of the machine's RAM; undefined = the broker's default */
+  memoryHighWatermark?: MemoryWatermark
+  /** --tls-cert/--tls-key/--tls-ca: the user's certificate files; given, AMQP over TLS listens on tlsPort */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verifyPeer?: boolean }
+  /** --tls-port; undefined = 5671 when tls is given */
+  tlsPort?: number
+  /** --https: the HTTP API over TLS with the same certificate */
+  https?: boolean
 }
+
+export type MemoryWatermark = { absolute: number } | { relative: number }
 
 export type CliParseResult =
   | { kind: 'run'; options: CliOptions }
@@ -27,6 +37,7 @@ export type CliParseResult =
 export const DEFAULT_PORT = 5672
 export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_HTTP_HOST = '127.0.0.1'
+export const DEFAULT_TLS_PORT = 5671
 
 export const USAGE = `Usage: npm run broker -- [options]
        tsx broker/cli.ts [options]
@@ -42,6 +53,16 @@ Options:
   --http-port <n>   serve the RabbitMQ-compatible management HTTP API on this port
                     (RabbitMQ uses 15672; 0 picks a free port; omitted: no HTTP API)
   --bind <addr>     address the HTTP API binds (default ${DEFAULT_HTTP_HOST}, loopback only)
+  --memory-high-watermark <bytes|fraction>
+                    block publishers once message bodies held reach this: a size in bytes
+                    (units k/KiB, M/MiB, G/GiB, kB, MB, GB, e.g. 512MiB) or a fraction of RAM
+                    with a decimal point (e.g. 0.4; default 0.4 of RAM, at most 2 GiB)
+  --tls-cert <file> the server certificate (PEM); with --tls-key, also listen for AMQP over TLS
+  --tls-key <file>  the certificate's private key (PEM, unencrypted)
+  --tls-ca <file>   CA certificates (PEM) sent with the chain and trusted for client certificates
+  --tls-port <n>    port of AMQP over TLS (amqps; default ${DEFAULT_TLS_PORT})
+  --tls-verify-peer require clients to present a certificate signed by --tls-ca
+  --https           serve the management HTTP API over HTTPS with the same certificate
   -h, --help        show this help
 
 SIGINT or SIGTERM closes client connections (connection.close 320 CONNECTION_FORCED),
@@ -66,6 +87,13 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
         heartbeat: { type: 'string' },
         'http-port': { type: 'string' },
         bind: { type: 'string' },
+        'memory-high-watermark': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-port': { type: 'string' },
+        'tls-verify-peer': { type: 'boolean' },
+        https: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -111,7 +139,76 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
     if (options.httpPort === undefined) return { kind: 'error', message: '--bind needs --http-port (it is the HTTP API\'s address)' }
     options.httpHost = values.bind.trim()
   }
+  if (values['memory-high-watermark'] !== undefined) {
+    const watermark = parseMemoryWatermark(values['memory-high-watermark'])
+    if (typeof watermark === 'string') return { kind: 'error', message: watermark }
+    options.memoryHighWatermark = watermark
+  }
+  const cert = values['tls-cert']
+  const key = values['tls-key']
+  if (cert !== undefined || key !== undefined) {
+    if (cert === undefined || cert.trim() === '') return { kind: 'error', message: '--tls-key needs --tls-cert (the certificate file)' }
+    if (key === undefined || key.trim() === '') return { kind: 'error', message: '--tls-cert needs --tls-key (the private key file)' }
+    options.tls = { certFile: cert, keyFile: key }
+    if (values['tls-ca'] !== undefined) options.tls.caFile = values['tls-ca']
+    if (values['tls-verify-peer']) {
+      if (values['tls-ca'] === undefined) return { kind: 'error', message: '--tls-verify-peer needs --tls-ca (the CA client certificates must be signed by)' }
+      options.tls.verifyPeer = true
+    }
+  } else {
+    for (const name of ['tls-ca', 'tls-port', 'tls-verify-peer', 'https'] as const) {
+      if (values[name] !== undefined) return { kind: 'error', message: `--${name} needs --tls-cert and --tls-key` }
+    }
+  }
+  if (values['tls-port'] !== undefined) {
+    const p = parseInteger('tls-port', values['tls-port'], 0, 65535)
+    if (typeof p === 'string') return { kind: 'error', message: p }
+    options.tlsPort = p
+  }
+  if (values.https) {
+    if (options.httpPort === undefined) return { kind: 'error', message: '--https needs --http-port' }
+    options.https = true
+  }
   return { kind: 'run', options }
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+}
+
+/**
+ * RabbitMQ's two forms of vm_memory_high_watermark: a fraction of RAM (relative, written with a decimal point:
+ * "0.4", "1.0") or an absolute size ("1073741824", "512MiB", "2GB"; RabbitMQ's units).
+ */
+export function parseMemoryWatermark(raw: string): MemoryWatermark | string {
+  const text = raw.trim()
+  if (/^\d*\.\d+$/.test(text) || /^\d+\.$/.test(text)) {
+    const fraction = Number(text)
+    if (!(fraction > 0 && fraction <= 1)) return `--memory-high-watermark as a fraction of RAM must be above 0 and at most 1.0, got ${text}`
+    return { relative: fraction }
+  }
+  const match = /^(\d+)\s*([a-zA-Z]*)$/.exec(text)
+  const unit = match && Object.hasOwn(UNITS, match[2].toLowerCase()) ? UNITS[match[2].toLowerCase()] : undefined
+  if (!match || unit === undefined) {
+    return `--memory-high-watermark must be a size in bytes (units: k, KiB, M, MiB, G, GiB, kB, MB, GB) or a fraction of RAM such as 0.4, got "${raw}"`
+  }
+  const bytes = Number(match[1]) * unit
+  if (bytes < 1) return '--memory-high-watermark must be at least 1 byte'
+  return { absolute: bytes }
+}
+
+/** The watermark in bytes on a machine with this much RAM. */
+export function memoryWatermarkBytes(watermark: MemoryWatermark, totalMemory: number): number {
+  return 'absolute' in watermark ? watermark.absolute : Math.floor(watermark.relative * totalMemory)
 }
 
 /** The address a client on this machine should use: a wildcard bind is reached through loopback. */
@@ -124,6 +221,10 @@ export function amqpUrl(boundHost: string, port: number): string {
   return `amqp://${clientHost(boundHost)}:${port}`
 }
 
-export function httpUrl(boundHost: string, port: number): string {
-  return `http://${clientHost(boundHost)}:${port}/api/`
+export function httpUrl(boundHost: string, port: number, https = false): string {
+  return `${https ? 'https' : 'http'}://${clientHost(boundHost)}:${port}/api/`
+}
+
+export function amqpsUrl(boundHost: string, port: number): string {
+  return `amqps://${clientHost(boundHost)}:${port}`
 }

@@ -5,9 +5,11 @@
  * 2 for bad options.
  */
 import { mkdirSync } from 'node:fs'
+import { totalmem } from 'node:os'
 import { resolve } from 'node:path'
-import { startBroker, type BrokerHandle } from './index'
-import { USAGE, amqpUrl, httpUrl, parseCliOptions } from './cli-options'
+import { startBroker, type BrokerHandle, type BrokerTlsOptions } from './index'
+import { USAGE, amqpUrl, amqpsUrl, httpUrl, memoryWatermarkBytes, parseCliOptions } from './cli-options'
+import { readTlsFiles } from './tls'
 
 const logger = {
   info: (msg: string) => console.error(`[info] ${msg}`),
@@ -26,13 +28,15 @@ async function main(): Promise<void> {
     console.error('Run with --help for the list of options.')
     process.exit(2)
   }
-  const { port, host, heartbeat, httpPort, httpHost } = parsed.options
+  const { port, host, heartbeat, httpPort, httpHost, tlsPort, https } = parsed.options
   const dataDir = parsed.options.dataDir === undefined ? undefined : resolve(parsed.options.dataDir)
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
+  const memoryHighWatermark = parsed.options.memoryHighWatermark === undefined ? undefined : memoryWatermarkBytes(parsed.options.memoryHighWatermark, totalmem())
 
   let handle: BrokerHandle
   try {
-    handle = await startBroker({ port, host, dataDir, heartbeat, logger, httpPort, httpHost })
+    const tls: BrokerTlsOptions | undefined = parsed.options.tls ? readTlsFiles(parsed.options.tls) : undefined
+    handle = await startBroker({ port, host, dataDir, heartbeat, logger, httpPort, httpHost, memoryHighWatermark, tls, tlsPort, https })
   } catch (e) {
     console.error(`warren broker: failed to start: ${e instanceof Error ? e.message : String(e)}`)
     process.exit(1)
@@ -40,9 +44,11 @@ async function main(): Promise<void> {
 
   // one write, so whoever reads the first line (scripts, tests) already has the rest
   const lines = [`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`]
+  if (handle.tlsPort !== undefined) lines.push(`AMQP over TLS on ${amqpsUrl(handle.host, handle.tlsPort)} (bound to ${handle.host}:${handle.tlsPort})`)
   if (handle.httpPort !== undefined && handle.httpHost !== undefined) {
-    lines.push(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort)} (bound to ${handle.httpHost}:${handle.httpPort})`)
+    lines.push(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort, handle.https)} (bound to ${handle.httpHost}:${handle.httpPort})`)
   }
+  lines.push(`Memory high watermark: ${handle.core.memory.highWatermark} bytes of message bodies`)
   lines.push(handle.dataDir === undefined ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)' : `Data: ${handle.dataDir} (SQLite)`)
   lines.push('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
   console.log(lines.join('\n'))

@@ -1,7 +1,10 @@
 import { totalmem } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import type { TlsOptions } from 'node:tls'
 import { AmqpServer } from './amqp/server'
 import type { Logger } from './amqp/connection'
 import { BrokerCore } from './core/broker'
+import { watchStoreWrites } from './core/memory'
 import { ManagementApi, type HttpHandler } from './http/server'
 import { createMemoryStore, openSqliteStore } from './store'
 
@@ -33,6 +36,40 @@ export interface BrokerOptions {
   httpHandlers?: HttpHandler[]
   /** How often the HTTP API samples counters for its rates, in ms. Default 5000 (RabbitMQ's interval). */
   statsIntervalMs?: number
+  /**
+   * The server's certificate and key (PEM contents, e.g. from readTlsFiles in broker/tls.ts), and the CA chain.
+   * Given: AMQP over TLS (amqps) on tlsPort as well as plain AMQP on port, and HTTPS for the API when https is set.
+   */
+  tls?: BrokerTlsOptions
+  /** The amqps port. Default 5671 (RabbitMQ's) when tls is given; 0 picks a free one. */
+  tlsPort?: number
+  /** Serve the management API over HTTPS with the tls certificate (needs tls and httpPort). */
+  https?: boolean
+  /** Host names a loopback-only HTTP API answers to besides localhost and IP literals (DNS-rebinding guard). */
+  httpAllowedHosts?: string[]
+}
+
+export interface BrokerTlsOptions {
+  cert: string | Buffer
+  key: string | Buffer
+  /** CA certificates: sent with the chain, and the roots client certificates must chain to when verifyPeer is set */
+  ca?: string | Buffer
+  /** Ask clients for a certificate signed by ca and refuse those without one (RabbitMQ's verify_peer + fail_if_no_peer_cert). */
+  verifyPeer?: boolean
+}
+
+/** RabbitMQ's amqps port. */
+export const DEFAULT_TLS_PORT = 5671
+
+function tlsServerOptions(tls: BrokerTlsOptions): TlsOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    minVersion: 'TLSv1.2',
+    requestCert: tls.verifyPeer === true,
+    rejectUnauthorized: tls.verifyPeer === true,
+  }
 }
 
 export interface BrokerHandle {
@@ -43,6 +80,10 @@ export interface BrokerHandle {
   /** the management HTTP API's port, when httpPort was given */
   readonly httpPort: number | undefined
   readonly httpHost: string | undefined
+  /** the amqps port, when tls was given */
+  readonly tlsPort: number | undefined
+  /** whether the HTTP API speaks HTTPS */
+  readonly https: boolean
   /** Closes client connections with connection.close 320, then flushes and closes storage. */
   close(): Promise<void>
 }
@@ -52,16 +93,22 @@ const silentLogger: Logger = { info() {}, warn() {}, error() {} }
 /** Starts the embedded broker: recovers durable state, then listens for AMQP clients. */
 export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHandle> {
   const logger = options.logger ?? silentLogger
+  if (options.https && !options.tls) throw new Error('https needs tls (a certificate and a key)')
+  if (options.https && options.httpPort === undefined) throw new Error('https needs httpPort')
   const store = options.dataDir ? openSqliteStore({ directory: options.dataDir }) : createMemoryStore()
   const core = new BrokerCore({
     store,
     memoryHighWatermark: options.memoryHighWatermark ?? Math.min(0.4 * totalmem(), 2 * 1024 ** 3),
   })
+  watchStoreWrites(store, core.memory, logger)
   const server = new AmqpServer(core, { channelMax: options.channelMax ?? 2047, frameMax: options.frameMax ?? 131072, heartbeat: options.heartbeat ?? 60 }, logger)
   let address
+  let tlsAddress: AddressInfo | undefined
   try {
     address = await server.listen(options.port ?? 5672, options.host ?? '0.0.0.0')
+    if (options.tls) tlsAddress = await server.listenTls(options.tlsPort ?? DEFAULT_TLS_PORT, options.host ?? '0.0.0.0', tlsServerOptions(options.tls))
   } catch (error) {
+    await server.close('broker shutdown')
     await store.close()
     throw error
   }
@@ -75,6 +122,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
       statsIntervalMs: options.statsIntervalMs,
       amqpListener: { port: address.port, host: address.address },
       logger,
+      tls: options.https && options.tls ? tlsServerOptions({ ...options.tls, verifyPeer: false }) : undefined,
+      allowedHosts: options.httpAllowedHosts,
     })
     try {
       httpAddress = await http.listen(options.httpPort, options.httpHost ?? '127.0.0.1')
@@ -92,6 +141,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     core,
     httpPort: httpAddress?.port,
     httpHost: httpAddress?.address,
+    tlsPort: tlsAddress?.port,
+    https: options.https === true && http !== undefined,
     close() {
       closing ??= (async () => {
         await http?.close()

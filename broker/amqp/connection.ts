@@ -246,20 +246,38 @@ export class AmqpConnection {
     this.clientProperties = args.clientProperties
     const credentials = parseCredentials(args.mechanism, args.response)
     if (!credentials) {
-      throw new AmqpError(ReplyCode.ACCESS_REFUSED, `unsupported authentication mechanism '${args.mechanism}' or malformed response`, 'connection').withIds(10, 11)
+      // never the response itself in the log: it holds the password
+      const known = args.mechanism === 'PLAIN' || args.mechanism === 'AMQPLAIN'
+      return this.refuseLogin(args.mechanism, known ? 'malformed response' : `unsupported authentication mechanism '${printable(args.mechanism)}'`)
     }
     const user = this.core.authenticate(credentials.user, credentials.password)
+    if (!user) return this.refuseLogin(args.mechanism, `user '${printable(credentials.user, 255)}' - invalid credentials`)
     // RabbitMQ's loopback_users default: guest may only connect from the machine itself
-    const loopbackOnly = credentials.user === 'guest' && !isLoopback(this.socket.remoteAddress)
-    if (!user || loopbackOnly) {
-      this.context.logger.warn(`connection ${this.name}: login refused for user '${credentials.user}'${loopbackOnly ? ' (guest is allowed from loopback only)' : ''}`)
-      throw new AmqpError(ReplyCode.ACCESS_REFUSED, `Login was refused using authentication mechanism ${args.mechanism}. For details see the broker logfile.`, 'connection')
+    if (credentials.user === 'guest' && !isLoopback(this.socket.remoteAddress)) {
+      return this.refuseLogin(args.mechanism, `user '${credentials.user}' can only connect via localhost`)
     }
     this.user = user.name
     this.authMechanism = args.mechanism
     this.state = 'awaiting-tune-ok'
     const { channelMax, frameMax, heartbeat } = this.context.limits
     this.send(methodFrame(0, 'connection.tune', { channelMax, frameMax, heartbeat }))
+  }
+
+  /**
+   * A refused login, as RabbitMQ's rabbit_reader:auth_fail: the log names the peer, the mechanism and the user, never
+   * the password or the SASL response; a client with the authentication_failure_close capability (amqplib, pika,
+   * rabbitmq-c...) gets connection.close 403 ACCESS_REFUSED with RabbitMQ's safe text, others only see the socket
+   * close (AMQP 0-9-1 has no way to report it before the connection is open).
+   */
+  private refuseLogin(mechanism: string, why: string): void {
+    // "Error on AMQP connection 127.0.0.1:50312 -> 127.0.0.1:5672 (state: starting): PLAIN login refused: user 'bob' - invalid credentials"
+    this.context.logger.warn(`Error on AMQP connection ${this.name} (state: starting): ${printable(mechanism)} login refused: ${why}`)
+    if (this.clientCapability('authentication_failure_close')) {
+      this.closeWithError(ReplyCode.ACCESS_REFUSED, `ACCESS_REFUSED - Login was refused using authentication mechanism ${printable(mechanism)}. For details see the broker logfile.`, 0, 0)
+      return
+    }
+    this.terminate()
+    this.socket.end()
   }
 
   /** The client's values win where they are lower; zero means "no limit" (AMQP 0-9-1 §1.4.2.6). */
@@ -346,12 +364,12 @@ export class AmqpConnection {
     for (const channel of this.channels.values()) channel.resumeConsumers()
   }
 
-  /** Memory alarm: publishing connections are blocked (connection.blocked where the client supports it). */
+  /** Memory or disk alarm: publishing connections are blocked (connection.blocked where the client supports it). */
   private onMemoryAlarm(alarmed: boolean): void {
     if (this.state !== 'open' || !this.publishing) return
     this.blockedByMemory = alarmed
     if (this.clientCapability('connection.blocked')) {
-      if (alarmed) this.sendMethod(0, 'connection.blocked', { reason: 'low on memory' })
+      if (alarmed) this.sendMethod(0, 'connection.blocked', { reason: this.core.memory.reason })
       else this.sendMethod(0, 'connection.unblocked', {})
     }
     if (alarmed) this.socket.pause()
@@ -458,6 +476,11 @@ export function parseCredentials(mechanism: string, response: Buffer): { user: s
     return undefined
   }
   return undefined
+}
+
+/** A client-chosen name as it goes into a log line or reply text: no control characters (no forged log lines), cut short. */
+function printable(text: string, max = 64): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, max)
 }
 
 /** RabbitMQ's loopback_users check: whether a peer address is this machine. */

@@ -4,12 +4,15 @@
  * are a table (routes/*.ts); state changes go through the same core calls as the AMQP channel.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, Server as HttpsServerClass } from 'node:https'
+import type { SecureContextOptions } from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import type { AmqpConnection, Logger } from '../amqp/connection'
 import type { BrokerCore } from '../core/broker'
 import type { UserRecord } from '../store/store'
 import { hasTag, Reply, type ApiDeps, type ApiRequest } from './context'
+import { crossSiteCheck, isLoopbackAddress } from './csrf'
 import { HttpError, notAuthorised, toHttpError, badRequest } from './errors'
 import { applyListQuery } from './list-query'
 import { allRoutes } from './routes'
@@ -30,6 +33,10 @@ export interface ManagementApiOptions {
   statsIntervalMs?: number
   amqpListener?: { port: number; host: string }
   logger?: Logger
+  /** serve HTTPS with these certificate files' contents (key, cert, optional ca) instead of plain HTTP */
+  tls?: SecureContextOptions
+  /** host names (besides localhost and IP literals) a loopback-only API answers to; see csrf.ts */
+  allowedHosts?: string[]
 }
 
 /** Request bodies above this are refused with 413 (definitions and published payloads fit well below it). */
@@ -48,11 +55,15 @@ export class ManagementApi {
   private readonly deps: ApiDeps
   private readonly handlers: HttpHandler[]
   private readonly logger: Logger | undefined
+  private readonly allowedHosts: string[]
+  /** set by listen(): whether the API is reachable from this machine only (then the Host header is checked too) */
+  private loopbackOnly = true
 
   constructor(options: ManagementApiOptions) {
     const { core } = options
     this.handlers = options.handlers ?? []
     this.logger = options.logger
+    this.allowedHosts = options.allowedHosts ?? []
     const sampler = new RateSampler(
       () =>
         sampledValues(
@@ -72,9 +83,10 @@ export class ManagementApi {
       listeners: options.amqpListener ? [{ protocol: 'amqp', port: options.amqpListener.port, ip_address: options.amqpListener.host }] : [],
       vhostMeta: loadVhostMeta(core),
     }
-    this.server = createServer((req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((error: unknown) => this.fail(res, error))
-    })
+    }
+    this.server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener)
   }
 
   get sampler(): RateSampler {
@@ -89,7 +101,8 @@ export class ManagementApi {
         resolve(this.server.address() as AddressInfo)
       })
     })
-    this.deps.listeners.push({ protocol: 'http', port: address.port, ip_address: address.address })
+    this.loopbackOnly = isLoopbackAddress(address.address)
+    this.deps.listeners.push({ protocol: this.server instanceof HttpsServerClass ? 'https' : 'http', port: address.port, ip_address: address.address })
     this.deps.sampler.start()
     return address
   }
@@ -105,6 +118,14 @@ export class ManagementApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const method = req.method ?? 'GET'
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      // before authentication and before any change: a foreign page never gets an answer (see csrf.ts)
+      const { refused } = crossSiteCheck(req.headers, { loopbackOnly: this.loopbackOnly, allowedHosts: this.allowedHosts })
+      if (refused) {
+        this.logger?.warn(`HTTP access denied: ${method} ${url.pathname} from ${req.socket.remoteAddress}: ${refused}`)
+        throw new HttpError(403, 'forbidden', refused)
+      }
+    }
     const { found, methods } = this.router.match(method === 'HEAD' ? 'GET' : method, url.pathname)
     if (!found) {
       for (const handler of this.handlers) if (await handler(req, res)) return
@@ -130,9 +151,18 @@ export class ManagementApi {
     const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon < 0) throw loginFailed
-    const user = this.deps.core.authenticate(decoded.slice(0, colon), decoded.slice(colon + 1))
-    if (!user) throw loginFailed
-    if (user.name === 'guest' && !isLoopback(req.socket.remoteAddress)) throw notAuthorised('User can only log in via localhost')
+    const name = decoded.slice(0, colon)
+    const user = this.deps.core.authenticate(name, decoded.slice(colon + 1))
+    // RabbitMQ's log line, with the peer; never the password (nor the Authorization header, which encodes it)
+    const peer = req.socket.remoteAddress
+    if (!user) {
+      this.logger?.warn(`HTTP access denied: user '${printable(name)}' - invalid credentials (peer ${peer}, basic auth)`)
+      throw loginFailed
+    }
+    if (user.name === 'guest' && !isLoopbackAddress(peer)) {
+      this.logger?.warn(`HTTP access denied: user '${user.name}' can only log in via localhost (peer ${peer}, basic auth)`)
+      throw notAuthorised('User can only log in via localhost')
+    }
     return user
   }
 
@@ -188,6 +218,7 @@ function loadVhostMeta(core: BrokerCore): ApiDeps['vhostMeta'] {
   return meta
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+/** A client-chosen name as it goes into a log line: no control characters (no forged log lines), cut short. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 255)
 }

@@ -57,7 +57,7 @@ function overview(req: ApiRequest) {
     statistics_db_event_queue: 0,
     node: deps.node,
     listeners: deps.listeners.map((listener) => ({ node: deps.node, ...listener, socket_opts: {} })),
-    contexts: deps.listeners.filter((l) => l.protocol === 'http').map((l) => ({ node: deps.node, description: 'Warren management API', path: '/', port: String(l.port) })),
+    contexts: deps.listeners.filter((l) => l.protocol === 'http' || l.protocol === 'https').map((l) => ({ node: deps.node, description: 'Warren management API', path: '/', port: String(l.port) })),
   }
 }
 
@@ -75,8 +75,8 @@ function nodeJson(req: ApiRequest) {
     /** Warren's watermark counts message bodies, not the whole process */
     mem_limit: memory.highWatermark,
     message_bytes_held: memory.used,
-    mem_alarm: memory.alarm,
-    disk_free_alarm: false,
+    mem_alarm: memory.memoryAlarmRaised,
+    disk_free_alarm: memory.diskAlarmRaised,
     disk_free_limit: 50_000_000,
     fd_used: 0,
     fd_total: 1024,
