@@ -1,6 +1,7 @@
 /**
  * A load-generating client process: runs `npm run bench`'s loads (bench/loads/*) against one broker, back to back,
- * until --seconds have passed, and prints one JSON line per finished run on stdout:
+ * until --seconds have passed, and prints {"ready":true,"pid":N} when it starts, then one JSON line per finished
+ * run on stdout:
  *   {"load":"transient","status":"ok","msgPerSec":41234,"cpuCores":0.98}
  * Used by bench/console-latency.ts (several of these saturate the embedded broker while the console API is timed)
  * and by test/integration/web-console-process.test.ts (a client flooding the broker from another process).
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
   const runMs = Number(values['run-seconds']) * 1000;
   if (!(totalMs > 0) || !(runMs > 0)) throw new Error('--seconds and --run-seconds must be positive');
 
+  // compiled and about to connect: the caller starts its clock from here
+  process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\n');
   const until = Date.now() + totalMs;
   let stop = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => (stop = true));
