@@ -8,7 +8,7 @@ import { ManagementBackend, type ManagementTarget } from './management-backend'
 import { ConsoleError, EMBEDDED_PROFILE_ID, type ProfileStore, type ProfileWithSecret } from './profiles'
 import type { ConsoleArea, ConsoleContext } from './context'
 import { createDeadLetterArea } from './dead-letters/area'
-import { createMetricsArea } from './metrics/area'
+import { createMetricsArea, type MetricsAreaOptions } from './metrics/area'
 import { createScheduledArea } from './scheduled/area'
 import { createTopologyArea } from './topology/area'
 
@@ -24,6 +24,8 @@ export interface ConsoleServiceOptions {
   /** whether anyone listens to events now (ticks are skipped otherwise); default always */
   hasListeners?: () => boolean
   log?: (level: 'info' | 'warn' | 'error', message: string) => void
+  /** the metrics history's sampler (defaults: see metrics/sampler.ts) */
+  metrics?: MetricsAreaOptions
 }
 
 export interface ConsoleService {
@@ -65,6 +67,10 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
   let active: { id: string; backend: BrokerBackend } | undefined
   let timer: ReturnType<typeof setInterval> | undefined
   let ticking = false
+  let polling: Promise<void> | undefined
+  let failures = 0
+  let retryAt = 0
+  let lastFailure: string | undefined
 
   function backend(): BrokerBackend {
     const id = profiles.activeId()
@@ -78,6 +84,8 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
   function reset(): void {
     void active?.backend.close()
     active = undefined
+    failures = 0
+    retryAt = 0
     for (const area of areas) area.profileChanged?.()
   }
 
@@ -92,14 +100,28 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     emit('profiles.changed', profiles.state())
   }
 
+  /**
+   * One poll of the active profile feeds both the live overview.tick event (only while someone listens) and the
+   * metrics history (always, while the console runs). Polls never overlap: a tick while one is running is skipped.
+   * While the broker fails to answer, polls back off (one more interval per failure, up to 30 s), and the failure
+   * is logged once, not every poll.
+   */
   async function tick(): Promise<void> {
-    if (ticking || (options.hasListeners && !options.hasListeners())) return
+    const now = Date.now()
+    if (ticking || now < retryAt) return
     ticking = true
     try {
       const t: OverviewTick = await backend().tick()
-      emit('overview.tick', t)
+      failures = 0
+      lastFailure = undefined
+      if (!options.hasListeners || options.hasListeners()) emit('overview.tick', t)
+      await metrics.onTick(t)
     } catch (e) {
-      options.log?.('warn', `overview tick failed: ${e instanceof Error ? e.message : String(e)}`)
+      const text = e instanceof Error ? e.message : String(e)
+      failures++
+      retryAt = Date.now() + Math.min(30_000, failures * (options.tickMs ?? 2000))
+      if (text !== lastFailure) options.log?.('warn', `overview tick failed: ${text}`)
+      lastFailure = text
     } finally {
       ticking = false
     }
@@ -114,7 +136,7 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     emit,
     log: (level, message) => options.log?.(level, message),
   }
-  const metrics = createMetricsArea(context)
+  const metrics = createMetricsArea(context, { ...options.metrics, tickMs: options.tickMs ?? 2000 })
   const deadLetters = createDeadLetterArea(context)
   const scheduled = createScheduledArea(context)
   const topology = createTopologyArea(context)
@@ -186,7 +208,9 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     backend,
     startTicks() {
       if (timer) return
-      timer = setInterval(() => void tick(), options.tickMs ?? 2000)
+      timer = setInterval(() => {
+        if (!ticking) polling = tick()
+      }, options.tickMs ?? 2000)
       timer.unref?.()
     },
     stopTicks() {
@@ -196,6 +220,8 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
     async close() {
       if (timer) clearInterval(timer)
       timer = undefined
+      // let a running poll finish before the database closes under it
+      await polling
       for (const area of areas) await area.close?.()
       await active?.backend.close()
       active = undefined
