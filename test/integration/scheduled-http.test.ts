@@ -69,7 +69,7 @@ describe('scheduled messages over the HTTP API', () => {
     await ch.assertExchange(x2, 'x-delayed-message', { arguments: { 'x-delayed-type': 'direct', 'alternate-exchange': ae }, autoDelete: false })
     ch.publish(x2, 'nowhere', Buffer.from('caught'), { headers: { 'x-delay': 50 } })
     await ch.waitForConfirms()
-    const caught = await waitFor(async () => (await ch.get(aeQueue, { noAck: true })) || undefined, 5000)
+    const caught = (await waitFor(async () => (await ch.get(aeQueue, { noAck: true })) || undefined, 5000))!
     expect(caught.content.toString()).toBe('caught')
     await sleep(50)
     expect((await b.get(api(x2, '-unrouted'))).body).toEqual([])
