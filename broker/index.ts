@@ -4,6 +4,7 @@ import type { TlsOptions } from 'node:tls'
 import { AmqpServer } from './amqp/server'
 import type { Logger } from './amqp/connection'
 import { BrokerCore } from './core/broker'
+import type { PagingOptions } from './core/paging'
 import { watchStoreWrites } from './core/memory'
 import { ManagementApi, type HttpHandler } from './http/server'
 import { createMemoryStore, openSqliteStore } from './store'
@@ -36,6 +37,8 @@ export interface BrokerOptions {
   httpHandlers?: HttpHandler[]
   /** How often the HTTP API samples counters for its rates, in ms. Default 5000 (RabbitMQ's interval). */
   statsIntervalMs?: number
+  /** Each queue's in-memory window of ready messages; beyond it persistent messages are paged to the store. */
+  paging?: PagingOptions
   /**
    * The server's certificate and key (PEM contents, e.g. from readTlsFiles in broker/tls.ts), and the CA chain.
    * Given: AMQP over TLS (amqps) on tlsPort as well as plain AMQP on port, and HTTPS for the API when https is set.
@@ -99,6 +102,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
   const core = new BrokerCore({
     store,
     memoryHighWatermark: options.memoryHighWatermark ?? Math.min(0.4 * totalmem(), 2 * 1024 ** 3),
+    paging: options.paging,
   })
   watchStoreWrites(store, core.memory, logger)
   const server = new AmqpServer(core, { channelMax: options.channelMax ?? 2047, frameMax: options.frameMax ?? 131072, heartbeat: options.heartbeat ?? 60 }, logger)

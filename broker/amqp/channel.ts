@@ -394,8 +394,7 @@ export class AmqpChannel {
   private onCommitted(upTo: number, error?: Error): void {
     while (this.awaitingCommit.length > 0 && this.awaitingCommit[0] <= upTo) this.awaitingCommit.shift()
     if (error) {
-      // the store could not write them: publishers get a nack, never a false ack
-      this.connection.context.logger.error(`store commit failed, nacking publishes up to ${upTo} on channel ${this.id}: ${error.message}`)
+      // the store could not write them: publishers get a nack, never a false ack (the disk alarm logs the failure once)
       this.nackUpTo = Math.max(this.nackUpTo, upTo)
     }
     this.connection.dirtyChannels.add(this)

@@ -1,9 +1,8 @@
-import { decodeBasicProperties } from '../protocol'
 import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
 import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions, type DueOutcome } from './delayed'
 import { notFound } from './errors'
 import { MemoryAccount } from './memory'
-import type { Message } from './message'
+import { messageFromStore, pagingLimits, type PagingLimits, type PagingOptions } from './paging'
 import type { Policy, PolicyApplyTo, PolicyDefinition } from './policy'
 import { compilePermission, hashPassword, passwordMatches, SHA256_ALGORITHM, type Permission } from './users'
 import { Vhost } from './vhost'
@@ -14,9 +13,11 @@ export interface BrokerCoreOptions {
   memoryHighWatermark: number
   /** the delayed-message scheduler's window and clock (tests, the scale check) */
   delayed?: DelayedSchedulerOptions
+  /** each queue's in-memory window of ready messages; beyond it stored messages are paged out (broker/core/paging.ts) */
+  paging?: PagingOptions
 }
 
-/** Messages are recovered in pages so a long queue does not need one huge read. */
+/** Priority queues (not paged) are recovered whole, in pages so a long queue does not need one huge read. */
 const RECOVERY_PAGE = 10_000
 
 /**
@@ -31,6 +32,8 @@ export class BrokerCore {
   readonly memory: MemoryAccount
   readonly store: Store
   private lastMessageId: number
+  /** each queue's in-memory window (broker/core/paging.ts) */
+  readonly paging: PagingLimits
   /** the messages of x-delayed-message exchanges, until they fall due */
   readonly delayed: DelayedScheduler
 
@@ -38,6 +41,7 @@ export class BrokerCore {
     this.store = options.store
     this.memory = new MemoryAccount(options.memoryHighWatermark)
     this.lastMessageId = this.store.lastMessageId
+    this.paging = pagingLimits(options.paging, this.store)
     this.delayed = new DelayedScheduler(this.store, (message) => this.deliverScheduled(message), options.delayed)
     this.recover()
     this.dropOrphanedScheduled()
@@ -49,7 +53,7 @@ export class BrokerCore {
   }
 
   private newVhost(name: string): Vhost {
-    const vhost = new Vhost(name, { store: this.store, memory: this.memory, nextMessageId: () => this.nextMessageId(), delayed: this.delayed })
+    const vhost = new Vhost(name, { store: this.store, memory: this.memory, nextMessageId: () => this.nextMessageId(), delayed: this.delayed, paging: this.paging })
     this.vhosts.set(name, vhost)
     return vhost
   }
@@ -75,23 +79,20 @@ export class BrokerCore {
       const vhost = this.vhosts.get(record.vhost)
       if (!vhost) continue
       const queue = vhost.restoreQueue(record)
+      // A paged queue reads its first window; the rest stays in the store, known by a summary (count, bytes, last
+      // id), so start-up time does not grow with queue length. Priority queues are read whole.
+      const window = queue.paging ? Math.min(queue.paging.limits.windowCount, RECOVERY_PAGE) : RECOVERY_PAGE
       for (let afterId = 0; ; ) {
-        const page = this.store.readMessages(queue.ref, afterId, RECOVERY_PAGE)
+        const page = this.store.readMessages(queue.ref, afterId, window)
         for (const stored of page) {
-          const properties = decodeBasicProperties(stored.properties)
-          const message: Message = {
-            id: stored.id,
-            exchange: stored.exchange,
-            routingKey: stored.routingKey,
-            properties,
-            encodedProperties: stored.properties,
-            body: stored.body,
-            persistent: true,
-          }
-          queue.enqueue({ message, redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }, true)
+          queue.enqueue({ message: messageFromStore(stored), redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }, true)
         }
-        if (page.length < RECOVERY_PAGE) break
-        afterId = page[page.length - 1].id
+        if (page.length > 0) afterId = page[page.length - 1].id
+        if (page.length < window) break
+        if (queue.paging) {
+          queue.recoverPaged(this.store.queueSummary(queue.ref, afterId), afterId)
+          break
+        }
       }
     }
     for (const record of definitions.bindings) this.vhosts.get(record.vhost)?.restoreBinding(record)

@@ -1,11 +1,12 @@
 import type { FieldTable } from '../protocol'
 import { plainFieldValue } from '../protocol'
-import type { QueueRef, Store } from '../store/store'
+import type { QueueRef, RecoveredMessage, Store } from '../store/store'
 import type { Binding } from './binding'
 import { messageExpiration, queueSettings, type DeathReason, type QueueSettings } from './lifecycle'
 import type { MemoryAccount } from './memory'
 import type { QueueEntry } from './message'
-import { FifoReadyList, PriorityReadyList, type ReadyList } from './ready-list'
+import { messageFromStore, PagedReadyList, type PagingLimits } from './paging'
+import { PriorityReadyList, type ReadyList } from './ready-list'
 import { MessageStats } from './stats'
 
 export interface QueueDefinition {
@@ -51,6 +52,8 @@ export class Queue implements QueueDefinition {
   private nextConsumer = 0
   private dispatching = false
   private readonly ready: ReadyList
+  /** the ready list when it pages to the store (FIFO queues; priority queues stay in memory) */
+  readonly paging: PagedReadyList | undefined
   /** body bytes of the ready messages (x-max-length-bytes) */
   private readyBytes = 0
   /** effective TTL, expiry, dead-letter and length settings (arguments combined with the policy in force) */
@@ -73,6 +76,7 @@ export class Queue implements QueueDefinition {
     readonly owner: QueueOwner | undefined,
     private readonly store: Store,
     private readonly memory: MemoryAccount,
+    pagingLimits: PagingLimits = { windowCount: Infinity, windowBytes: Infinity },
   ) {
     this.name = definition.name
     this.durable = definition.durable
@@ -81,7 +85,8 @@ export class Queue implements QueueDefinition {
     this.arguments = definition.arguments
     this.ref = { vhost, name: this.name }
     const maxPriority = Number(plainFieldValue(definition.arguments['x-max-priority'] ?? 0))
-    this.ready = maxPriority > 0 ? new PriorityReadyList(Math.min(maxPriority, 255)) : new FifoReadyList()
+    if (maxPriority > 0) this.ready = new PriorityReadyList(Math.min(maxPriority, 255))
+    else this.ready = this.paging = new PagedReadyList(store, this.ref, memory, pagingLimits, (stored) => this.revive(stored))
     this.settings = queueSettings(definition.arguments, undefined)
   }
 
@@ -188,18 +193,68 @@ export class Queue implements QueueDefinition {
     return this.consumers.length
   }
 
-  /** The ready messages, in delivery order (for browsing; does not take them). */
+  /** Body bytes of the ready messages, paged-out ones included. */
+  get messageBytes(): number {
+    return this.readyBytes
+  }
+
+  /** How many ready messages are persistent (paged-out ones are all persistent). */
+  get persistentCount(): number {
+    let count = this.paging?.paged.count ?? 0
+    for (const entry of this.ready) if (entry.message.persistent) count++
+    return count
+  }
+
+  /**
+   * The ready messages held in memory, in delivery order (delivery state at shutdown, counts). With a paged region
+   * this is not every ready message: browse() reads those too.
+   */
   readyEntries(): Iterable<QueueEntry> {
     return this.ready
+  }
+
+  /** Up to `limit` ready messages from `offset` in delivery order, paged-out ones read from the store; takes nothing. */
+  browse(offset: number, limit: number): QueueEntry[] {
+    if (this.paging) return this.paging.browse(offset, limit)
+    const out: QueueEntry[] = []
+    let position = 0
+    for (const entry of this.ready) {
+      if (position >= offset + limit) break
+      if (position >= offset) out.push(entry)
+      position++
+    }
+    return out
+  }
+
+  /** When a message expires in this queue: x-message-ttl or its expiration, counted from when it entered the queue. */
+  private setExpiry(entry: QueueEntry): void {
+    const ttl = this.settings.messageTtl
+    const perMessage = messageExpiration(entry.message.properties)
+    const effective = ttl === undefined ? perMessage : perMessage === undefined ? ttl : Math.min(ttl, perMessage)
+    if (effective !== undefined && entry.expiresAt === undefined) entry.expiresAt = (entry.enqueuedAt ?? Date.now()) + effective
+  }
+
+  /** The entry of a message read back from the store (a page of the paged region, or browsing it). */
+  private revive(stored: RecoveredMessage): QueueEntry {
+    const entry: QueueEntry = { message: messageFromStore(stored), redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }
+    this.setExpiry(entry)
+    return entry
+  }
+
+  /**
+   * Recovery: the queue's stored messages after `afterId` (those not read at start-up), summarised by the store, are
+   * the paged-out part; they are read back page by page as the queue drains.
+   */
+  recoverPaged(summary: { count: number; bytes: number; lastId: number }, afterId: number): void {
+    if (!this.paging || summary.count <= 0) return
+    this.paging.recoverPaged(summary, afterId)
+    this.readyBytes += summary.bytes
   }
 
   enqueue(entry: QueueEntry, recovered = false): void {
     this.memory.add(entry.message.body.length)
     this.stats.publish++
-    const ttl = this.settings.messageTtl
-    const perMessage = messageExpiration(entry.message.properties)
-    const effective = ttl === undefined ? perMessage : perMessage === undefined ? ttl : Math.min(ttl, perMessage)
-    if (effective !== undefined && entry.expiresAt === undefined) entry.expiresAt = (entry.enqueuedAt ?? Date.now()) + effective
+    this.setExpiry(entry)
     // a message that a waiting consumer can take right away goes to it, even with a TTL of 0 (RabbitMQ)
     if (!recovered && this.ready.length === 0 && this.consumers.length > 0 && !this.dispatching && !this.deleted) {
       const consumer = this.pickConsumer()
@@ -265,11 +320,14 @@ export class Queue implements QueueDefinition {
   }
 
   purge(): number {
+    const count = this.ready.length
+    // the paged-out part goes from the store in one call; what is in memory one by one
+    if (!this.deleted) this.paging?.purgePaged()
     const entries = this.ready.clear()
     this.readyBytes = 0
     for (const entry of entries) this.discard(entry)
     this.scheduleExpiry()
-    return entries.length
+    return count
   }
 
   addConsumer(consumer: Consumer): void {

@@ -11,6 +11,7 @@ import { createRoutingTable, headersMatchMode } from './exchanges'
 import { DELAYED_EXCHANGE_TYPE, delayOf, dueProperties, isKnownExchangeType, routingTableFor, routingTypeOf, ScheduledExchange, validateDelayedArguments, type DelayedScheduler } from './delayed'
 import type { ScheduledMessage } from '../store/store'
 import type { MemoryAccount } from './memory'
+import type { PagingLimits } from './paging'
 import { isPersistent, type Message, type QueueEntry } from './message'
 import { Queue, type QueueDefinition, type QueueOwner } from './queue'
 import { MessageStats } from './stats'
@@ -29,6 +30,8 @@ export interface VhostContext {
   nextMessageId(): number
   /** holds the messages of x-delayed-message exchanges until due (absent: they are routed at once) */
   readonly delayed?: DelayedScheduler
+  /** each queue's in-memory window of ready messages (broker/core/paging.ts); absent: no paging */
+  readonly paging?: PagingLimits
 }
 
 export interface PublishResult {
@@ -118,14 +121,21 @@ export class Vhost {
     }
     if (!isKnownExchangeType(definition.type)) throw commandInvalid(`unknown exchange type '${definition.type}'`)
     if (name === '') throw accessRefused('operation not permitted on the default exchange')
-    const existing = this.exchanges.get(name)
-    if (isReserved(name) && !existing) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
+    // RabbitMQ's order (rabbit_channel exchange.declare): configure on the exchange, then, for a new one, its name
     this.authorize(actor, 'configure', 'exchange', name)
+    const existing = this.exchanges.get(name)
     if (existing) {
       this.assertEquivalentExchange(existing, definition)
       return existing
     }
+    if (isReserved(name)) throw accessRefused(`exchange name '${name}' contains reserved prefix 'amq.*'`)
     this.validateExchangeArguments(definition.arguments, name)
+    const alternate = definition.arguments['alternate-exchange']
+    if (typeof alternate === 'string') {
+      // naming an alternate exchange sends messages there: read on this exchange, write on that one (RabbitMQ)
+      this.authorize(actor, 'read', 'exchange', name)
+      this.authorize(actor, 'write', 'exchange', alternate)
+    }
     if (definition.type === DELAYED_EXCHANGE_TYPE) validateDelayedArguments(definition.arguments)
     return this.createExchange(definition, true)
   }
@@ -179,10 +189,11 @@ export class Vhost {
 
   deleteExchange(actor: Actor, name: string, ifUnused = false): void {
     if (name === '' || isReserved(name)) throw accessRefused(`operation not permitted on ${name === '' ? 'the default exchange' : describeResource('exchange', this.name, name)}`)
+    // permission first, so that a user without it cannot learn whether the exchange exists (RabbitMQ)
+    this.authorize(actor, 'configure', 'exchange', name)
     const exchange = this.exchanges.get(name)
     // AMQP 0-9-1 (RabbitMQ 3.x): deleting an exchange that does not exist succeeds
     if (!exchange) return
-    this.authorize(actor, 'configure', 'exchange', name)
     if (ifUnused && exchange.bindings.size > 0) throw preconditionFailed(`${describeResource('exchange', this.name, name)} in use`)
     this.removeExchange(exchange)
   }
@@ -228,6 +239,12 @@ export class Vhost {
       existing.touch()
       return existing
     }
+    const deadLetterExchange = definition.arguments['x-dead-letter-exchange']
+    if (typeof deadLetterExchange === 'string') {
+      // dead-lettering publishes this queue's messages to that exchange: read here, write there (RabbitMQ)
+      this.authorize(actor, 'read', 'queue', name)
+      this.authorize(actor, 'write', 'exchange', deadLetterExchange)
+    }
     validateLifecycleArguments(this.name, name, definition.arguments)
     return this.createQueue({ ...definition, name }, definition.exclusive ? actor.owner : undefined, true)
   }
@@ -241,7 +258,7 @@ export class Vhost {
   }
 
   private createQueue(definition: QueueDefinition, owner: QueueOwner | undefined, persist: boolean): Queue {
-    const queue = new Queue(definition, this.name, owner, this.store, this.context.memory)
+    const queue = new Queue(definition, this.name, owner, this.store, this.context.memory, this.context.paging)
     queue.onUnused = (unused) => this.removeQueue(unused)
     queue.onDeadLetter = (from, entry, reason) => this.deadLetter(from, entry.message, reason)
     queue.applySettings(queueSettings(queue.arguments, matchPolicy(this.policies.values(), 'queue', queue.name)?.definition))
@@ -257,10 +274,10 @@ export class Vhost {
 
   /** Deletes a queue; returns how many ready messages went with it. Missing queues are not an error (RabbitMQ 3.x). */
   deleteQueue(actor: Actor, name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
+    this.authorize(actor, 'configure', 'queue', name)
     const queue = this.queues.get(name)
     if (!queue) return 0
     this.assertQueueAccess(queue, actor)
-    this.authorize(actor, 'configure', 'queue', name)
     if (options.ifUnused && queue.consumerCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} in use`)
     if (options.ifEmpty && queue.messageCount > 0) throw preconditionFailed(`${describeResource('queue', this.name, name)} not empty`)
     return this.removeQueue(queue)
@@ -276,9 +293,8 @@ export class Vhost {
   }
 
   purgeQueue(actor: Actor, name: string): number {
-    const queue = this.getQueue(name, actor)
     this.authorize(actor, 'read', 'queue', name)
-    return queue.purge()
+    return this.getQueue(name, actor).purge()
   }
 
   /** Deletes the exclusive queues of a connection that closed. */
@@ -295,6 +311,7 @@ export class Vhost {
   }
 
   unbindQueue(actor: Actor, queueName: string, exchangeName: string, routingKey: string, args: FieldTable): void {
+    this.authorizeBinding(actor, exchangeName, { kind: 'queue', name: queueName })
     // unbinding from a queue or exchange that does not exist succeeds (RabbitMQ 3.x)
     if (!this.queues.has(queueName) || !this.exchanges.has(exchangeName)) return
     const { source, destination } = this.bindingEnds(actor, exchangeName, { kind: 'queue', name: queueName })
@@ -308,22 +325,31 @@ export class Vhost {
   }
 
   unbindExchange(actor: Actor, destinationName: string, sourceName: string, routingKey: string, args: FieldTable): void {
+    this.authorizeBinding(actor, sourceName, { kind: 'exchange', name: destinationName })
     if (!this.exchanges.has(destinationName) || !this.exchanges.has(sourceName)) return
     const { source, destination } = this.bindingEnds(actor, sourceName, { kind: 'exchange', name: destinationName })
     this.unbind(source, destination, routingKey, args)
   }
 
-  /** Resolves and authorises both ends of a binding: write on the destination, read on the source (RabbitMQ). */
-  private bindingEnds(actor: Actor, sourceName: string, destination: { kind: 'queue' | 'exchange'; name: string }): { source: Exchange; destination: BindingDestination } {
+  /**
+   * A binding's checks in RabbitMQ's order (rabbit_channel:binding_action): write on the destination, neither end the
+   * default exchange, read on the source — all before looking either end up.
+   */
+  private authorizeBinding(actor: Actor, sourceName: string, destination: { kind: 'queue' | 'exchange'; name: string }): void {
+    this.authorize(actor, 'write', destination.kind, destination.name)
     if (sourceName === '' || (destination.kind === 'exchange' && destination.name === '')) {
       throw accessRefused('operation not permitted on the default exchange')
     }
+    this.authorize(actor, 'read', 'exchange', sourceName)
+  }
+
+  /** Authorises, then resolves both ends of a binding. */
+  private bindingEnds(actor: Actor, sourceName: string, destination: { kind: 'queue' | 'exchange'; name: string }): { source: Exchange; destination: BindingDestination } {
+    this.authorizeBinding(actor, sourceName, destination)
     let resolved: BindingDestination
     if (destination.kind === 'queue') resolved = { kind: 'queue', queue: this.getQueue(destination.name, actor) }
     else resolved = { kind: 'exchange', exchange: this.getExchange(destination.name) }
     const source = this.getExchange(sourceName)
-    this.authorize(actor, 'write', destination.kind, destination.name)
-    this.authorize(actor, 'read', 'exchange', sourceName)
     return { source, destination: resolved }
   }
 
@@ -379,9 +405,9 @@ export class Vhost {
       this.authorize(actor, 'write', 'exchange', '')
       return undefined
     }
+    this.authorize(actor, 'write', 'exchange', name)
     const exchange = this.getExchange(name)
     if (exchange.internal) throw accessRefused(`cannot publish to internal ${describeResource('exchange', this.name, name)}`)
-    this.authorize(actor, 'write', 'exchange', name)
     return exchange
   }
 

@@ -17,12 +17,9 @@ const withStats = (object: Record<string, unknown>, stats: Record<string, unknow
 // --- queues -------------------------------------------------------------------------------------------------------
 
 export function queueJson(deps: ApiDeps, queue: Queue, detail = false): Record<string, unknown> {
-  let readyBytes = 0
-  let persistent = 0
-  for (const entry of queue.readyEntries()) {
-    readyBytes += entry.message.body.length
-    if (entry.message.persistent) persistent++
-  }
+  // counted by the queue, paged-out messages included (readyEntries() holds only those in memory)
+  const readyBytes = queue.messageBytes
+  const persistent = queue.persistentCount
   const consumers = consumersOf(deps, queue)
   const exclusiveConsumer = consumers.find((c) => c.consumer.exclusive)
   const json: Record<string, unknown> = {

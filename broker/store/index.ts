@@ -11,6 +11,7 @@ export type {
   ScheduledScope,
   Store,
   StoredMessage,
+  StoreWriteError,
   UserRecord,
   VhostRecord,
 } from './store'

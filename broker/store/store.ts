@@ -134,6 +134,15 @@ export interface Definitions {
   policies: PolicyRecord[]
 }
 
+/** Why the store cannot write: 'full' (no space left), 'read-only' (file or file system), or any other I/O error. */
+export interface StoreWriteError {
+  kind: 'full' | 'read-only' | 'io'
+  /** the underlying error, e.g. SQLITE_FULL: database or disk is full */
+  error: Error
+  /** when the first of the failing commits happened (ms since the epoch) */
+  since: number
+}
+
 export interface Store {
   /** Everything durable, read once at start-up. */
   loadDefinitions(): Definitions
@@ -196,6 +205,15 @@ export interface Store {
   dropScheduled(vhost: string, exchange?: string): number
   /** Every (vhost, exchange) that has scheduled messages, with its count (recovery drops orphans with it). */
   scheduledExchanges(): Array<{ vhost: string; exchange: string; count: number }>
+
+  /**
+   * Set while commits fail (disk full, read-only database file or file system, I/O error); cleared by the first
+   * commit that succeeds again. Failed writes stay queued and are retried with a growing delay (up to 2 s), so the
+   * store recovers by itself once the disk takes writes again.
+   */
+  readonly writeError: StoreWriteError | undefined
+  /** Called when writeError changes (a failing store, or a failing store that recovered); returns an unsubscribe. */
+  onWriteStateChange(listener: (error: StoreWriteError | undefined) => void): () => void
 
   /** Calls cb once every write queued before this call is committed (or with the error if the commit failed). */
   whenCommitted(cb: (error?: Error) => void): void

@@ -112,13 +112,8 @@ function browse(req: ApiRequest) {
   const encoding = encodingOf(req, req.query.get('encoding') ?? undefined)
   const truncateParam = req.query.get('truncate')
   const truncate = truncateParam === null || truncateParam === '' ? undefined : intField({ truncate: truncateParam }, 'truncate', 0)
-  const messages = []
-  let position = 0
-  for (const entry of queue.readyEntries()) {
-    if (position >= offset + limit) break
-    if (position >= offset) messages.push({ position, ...messageJson(entry, encoding, truncate) })
-    position++
-  }
+  // paged-out messages are read from the store (Queue.browse); nothing changes in the queue
+  const messages = queue.browse(offset, limit).map((entry, i) => ({ position: offset + i, ...messageJson(entry, encoding, truncate) }))
   return { queue: queue.name, vhost: vhost.name, total: queue.messageCount, messages_unacknowledged: queue.unackedCount, offset, limit, messages }
 }
 

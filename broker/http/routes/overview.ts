@@ -75,8 +75,8 @@ function nodeJson(req: ApiRequest) {
     /** Warren's watermark counts message bodies, not the whole process */
     mem_limit: memory.highWatermark,
     message_bytes_held: memory.used,
-    mem_alarm: memory.alarm,
-    disk_free_alarm: false,
+    mem_alarm: memory.memoryAlarmRaised,
+    disk_free_alarm: memory.diskAlarmRaised,
     disk_free_limit: 50_000_000,
     fd_used: 0,
     fd_total: 1024,

@@ -12,6 +12,7 @@ import type {
   ScheduledScope,
   Store,
   StoredMessage,
+  StoreWriteError,
   UserRecord,
   VhostRecord,
 } from '../store'
@@ -291,6 +292,13 @@ class MemoryStore implements Store {
   scheduledExchanges(): Array<{ vhost: string; exchange: string; count: number }> {
     this.assertOpen()
     return this.scheduled.exchanges()
+  }
+
+  /** Memory never refuses a write. */
+  readonly writeError: StoreWriteError | undefined = undefined
+
+  onWriteStateChange(): () => void {
+    return () => {}
   }
 
   whenCommitted(cb: (error?: Error) => void): void {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type {
@@ -15,6 +15,7 @@ import type {
   ScheduledScope,
   Store,
   StoredMessage,
+  StoreWriteError,
   UserRecord,
   VhostRecord,
 } from '../store'
@@ -251,6 +252,10 @@ class SqliteStore implements Store {
   private retryDelay = 0
   private retryNotBefore = 0
   private readonly commitTransaction: (ops: Array<() => void>) => void
+  /** set while commits fail; see Store.writeError */
+  private failure: StoreWriteError | undefined
+  private readonly writeListeners = new Set<(error: StoreWriteError | undefined) => void>()
+  private readonly file: string
 
   // ---- prepared statements ----
   private readonly s: ReturnType<typeof prepareStatements>
@@ -260,7 +265,8 @@ class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.directory, { recursive: true })
     this.batchDelayMs = Math.max(0, options.batchDelayMs ?? 0)
-    const db = new Database(join(options.directory, 'warren.db'), { timeout: 2000 })
+    this.file = join(options.directory, 'warren.db')
+    const db = new Database(this.file, { timeout: 2000 })
     this.db = db
     try {
       const mode = db.pragma('journal_mode = WAL', { simple: true })
@@ -316,6 +322,15 @@ class SqliteStore implements Store {
     })
     // IMMEDIATE: take the write lock up front rather than upgrading a read transaction mid-way
     this.commitTransaction = (ops) => transaction.immediate(ops)
+  }
+
+  get writeError(): StoreWriteError | undefined {
+    return this.failure
+  }
+
+  onWriteStateChange(listener: (error: StoreWriteError | undefined) => void): () => void {
+    this.writeListeners.add(listener)
+    return () => this.writeListeners.delete(listener)
   }
 
   get lastMessageId(): number {
@@ -749,7 +764,19 @@ class SqliteStore implements Store {
     } else {
       // only cancelled inserts (or nothing): no transaction at all
       this.resetBatch()
+      if (this.failure && !this.closed) {
+        // nothing left to retry, but the store is still marked failing: a small real write tells whether it recovered
+        error = this.probe()
+        if (error) {
+          this.retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryDelay * 2))
+          this.retryNotBefore = Date.now() + this.retryDelay
+        } else {
+          this.retryDelay = 0
+          this.retryNotBefore = 0
+        }
+      }
     }
+    if (error || this.failure) this.noteWriteResult(error)
 
     if (dispatchCallbacks || error) {
       const callbacks = this.callbacks
@@ -770,6 +797,62 @@ class SqliteStore implements Store {
       }
     }
     if (error && !this.closed) this.schedule()
+  }
+
+  /** One small real write (a meta row), to see whether a failing disk takes writes again. */
+  private probe(): Error | undefined {
+    try {
+      this.commitTransaction([() => this.s.setMeta.run('write_probe', Date.now())])
+      return undefined
+    } catch (e) {
+      return toError(e)
+    }
+  }
+
+  /** Tracks writeError and tells the listeners when it changes (failing, failing for another reason, recovered). */
+  private noteWriteResult(error: Error | undefined): void {
+    if (error) {
+      const kind = this.classify(error)
+      if (this.failure?.kind === kind) return
+      this.failure = { kind, error, since: this.failure?.since ?? Date.now() }
+    } else {
+      if (!this.failure) return
+      this.failure = undefined
+    }
+    const state = this.failure
+    for (const listener of this.writeListeners) {
+      try {
+        listener(state)
+      } catch (thrown) {
+        queueMicrotask(() => {
+          throw thrown
+        })
+      }
+    }
+  }
+
+  private classify(error: Error): StoreWriteError['kind'] {
+    const code = (error as { code?: unknown }).code
+    const text = `${typeof code === 'string' ? code : ''} ${error.message}`
+    if (/SQLITE_FULL|ENOSPC|disk is full/i.test(text)) return 'full'
+    if (/SQLITE_READONLY|EROFS|read-?only/i.test(text)) return 'read-only'
+    // SQLite reports a file system gone read-only (or full) under it as a plain I/O error, without the errno: creating
+    // a small file next to the database tells which (access(2) does not: ext4's emergency read-only is not a mount flag)
+    const probe = `${this.file}-write-probe`
+    try {
+      writeFileSync(probe, 'probe')
+      unlinkSync(probe)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      try {
+        unlinkSync(probe)
+      } catch {
+        // it was never created
+      }
+      if (code === 'ENOSPC' || code === 'EDQUOT') return 'full'
+      if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'read-only'
+    }
+    return 'io'
   }
 
   private resetBatch(): void {
