@@ -18,5 +18,20 @@ export const useConnectionsStore = defineStore('connections', () => {
   return { ...list, close }
 })
 
-/** Channels of client connections. */
-export const useChannelsStore = defineStore('channels', () => pagedList('channels.list', 'Listing channels'))
+/** Channels of client connections (closing one: the embedded broker only). */
+export const useChannelsStore = defineStore('channels', () => {
+  const list = pagedList('channels.list', 'Listing channels')
+
+  async function close(name: string): Promise<boolean> {
+    const r = await call('channels.close', { name, reason: 'Closed from the Warren console' }, `Closing ${name}`)
+    if (r.ok) {
+      useUiStore().push('success', 'Channel closed', name)
+      await list.load()
+      // the channel leaves the list once the client has answered close-ok
+      setTimeout(() => void list.load(), 1000)
+    }
+    return r.ok
+  }
+
+  return { ...list, close }
+})
