@@ -5,7 +5,7 @@
  *   npm run bench -- --url amqp://guest:guest@127.0.0.1:5672
  *   npm run bench -- --compare            Warren vs RabbitMQ vs GarageMQ, all started here
  *
- * Options: --runs N (3)  --duration S (5)  --rate MSG/S (2000)  --loads a,b  --json
+ * Options: --runs N (3)  --long-runs N (1)  --duration S (5)  --rate MSG/S|auto  --backlog N (1000000)  --loads a,b  --json
  *          --prefetch N (1000)  --ack-every N (1)  --confirm-window N (1000)  --max-inflight N (10000)
  *          --timeout S (per run; 3×duration+20)  --stall S (10)  --nagle  --brokers a,b (with --compare)
  */
@@ -18,12 +18,22 @@ import { type Load, type LoadOptions, type LoadResult, probeServer, runLoad, mes
 import { transient } from './loads/transient';
 import { persistent } from './loads/persistent';
 import { latency } from './loads/latency';
+import { parallel } from './loads/parallel';
+import { fanout } from './loads/fanout';
+import { manyQueues } from './loads/many-queues';
+import { backlog } from './loads/backlog';
 import { type BrokerHandle, stopAll } from './brokers/common';
 import { startEmbedded } from './brokers/embedded';
 import { startRabbitMQ } from './brokers/rabbitmq';
 import { startGarageMQ } from './brokers/garagemq';
 
-const ALL_LOADS: Load[] = [transient, persistent, latency];
+const ALL_LOADS: Load[] = [transient, parallel, persistent, fanout, manyQueues, latency, backlog];
+/** latency rate without --compare (or without RabbitMQ): about 20% of RabbitMQ 3.10's transient maximum here */
+const DEFAULT_RATE = 2000;
+/** the latency load runs at this share of RabbitMQ's measured transient maximum (issue: 20%) */
+const RATE_SHARE_OF_RABBITMQ = 0.2;
+/** loads that take minutes per run: run once unless --long-runs says otherwise */
+const LONG_LOADS = new Set(['backlog']);
 
 interface Target {
   name: string;
@@ -65,7 +75,9 @@ function parse() {
       compare: { type: 'boolean', default: false },
       runs: { type: 'string', default: '3' },
       duration: { type: 'string', default: '5' },
-      rate: { type: 'string', default: '2000' },
+      rate: { type: 'string', default: 'auto' },
+      backlog: { type: 'string', default: '1000000' },
+      'long-runs': { type: 'string', default: '1' },
       loads: { type: 'string', default: ALL_LOADS.map((l) => l.name).join(',') },
       json: { type: 'boolean', default: false },
       prefetch: { type: 'string', default: '1000' },
@@ -98,7 +110,8 @@ function parse() {
   });
   const opts: Omit<LoadOptions, 'url'> = {
     durationMs: duration * 1000,
-    rate: num('rate', values.rate!, 1),
+    rate: values.rate === 'auto' ? DEFAULT_RATE : num('rate', values.rate!, 1),
+    backlog: num('backlog', values.backlog!, 1),
     prefetch: num('prefetch', values.prefetch!, 1),
     ackEvery: num('ack-every', values['ack-every']!, 1),
     confirmWindow: num('confirm-window', values['confirm-window']!, 1),
@@ -109,7 +122,17 @@ function parse() {
   };
   const brokers = values.brokers!.split(',').map((b) => b.trim().toLowerCase());
   for (const b of brokers) if (!['warren', 'rabbitmq', 'garagemq'].includes(b)) throw new Error(`unknown broker ${b}`);
-  return { url: values.url, compare: values.compare!, brokers, runs: num('runs', values.runs!, 1), json: values.json!, loads, opts };
+  return {
+    url: values.url,
+    compare: values.compare!,
+    brokers,
+    runs: num('runs', values.runs!, 1),
+    longRuns: num('long-runs', values['long-runs']!, 1),
+    rateAuto: values.rate === 'auto',
+    json: values.json!,
+    loads,
+    opts,
+  };
 }
 
 function readHelp(): string {
@@ -119,7 +142,10 @@ function readHelp(): string {
   --compare             start Warren, RabbitMQ and GarageMQ on loopback; print figures and ratios
   --runs N              runs per load; median, min and max are reported (3)
   --duration S          seconds per run (5)
-  --rate N              latency load: messages per second (2000)
+  --rate N|auto         latency load: messages per second; auto (default) = 20% of RabbitMQ's transient median
+                        when --compare measures RabbitMQ (it goes first), else 2000
+  --backlog N           backlog load: persistent 1 KB messages queued before the restart and drain (1000000)
+  --long-runs N         runs of the long loads (backlog) (1)
   --loads LIST          comma-separated subset of: ${ALL_LOADS.map((l) => l.name).join(', ')}
   --json                machine-readable results on stdout (progress goes to stderr)
   --prefetch N          consumer prefetch (1000)
@@ -141,24 +167,36 @@ async function measure(handle: BrokerHandle, report: BrokerReport, cfg: ReturnTy
   log(`${report.name}: ${info.product} ${info.version} at ${report.url}`);
   for (const load of cfg.loads) {
     const runs: LoadResult[] = [];
-    for (let i = 0; i < cfg.runs; i++) {
+    const wanted = LONG_LOADS.has(load.name) ? cfg.longRuns : cfg.runs;
+    for (let i = 0; i < wanted; i++) {
       if (stopping) throw new Error('interrupted');
-      const cpu = startCpu(handle.pgid);
-      const r = await runLoad(load, { ...cfg.opts, url: handle.url });
+      const pgid = handle.pgid;
+      const cpu = startCpu(pgid);
+      const r = await runLoad(load, { ...cfg.opts, url: handle.url }, handle);
       r.cpu = cpu();
+      // a load that restarted the broker ran part of the time in another process group: its broker CPU is unknown
+      if (handle.pgid !== pgid) r.cpu.brokerCores = NaN;
       runs.push(r);
       const figures = r.metrics
         ? load.metrics.map((m) => `${m.key}=${fmtNumber(r.metrics![m.key], m.unit)}`).join(' ')
         : '';
       const c = r.cpu;
       const cpuText = `cpu cores: client ${c.clientCores}, broker ${Number.isFinite(c.brokerCores) ? c.brokerCores : '?'}, other ${c.otherCores}`;
-      log(`  ${load.name} run ${i + 1}/${cfg.runs}: ${r.status} ${figures} [${cpuText}]${r.detail ? ` (${r.detail})` : ''}`);
+      log(`  ${load.name} run ${i + 1}/${wanted}: ${r.status} ${figures} [${cpuText}]${r.detail ? ` (${r.detail})` : ''}`);
       if (r.status === 'hung' || r.status === 'timeout') {
         log(`  ${load.name}: skipping remaining runs after ${r.status}`);
         break;
       }
     }
-    report.loads.push(summarizeLoad(load, runs, cfg.runs));
+    report.loads.push(summarizeLoad(load, runs, wanted));
+    // measured first in --compare: RabbitMQ's transient maximum sets the latency load's rate for every broker
+    if (cfg.rateAuto && report.name === 'RabbitMQ' && load.name === 'transient') {
+      const max = report.loads.at(-1)!.metrics[0].summary.median;
+      if (Number.isFinite(max)) {
+        cfg.opts.rate = Math.round(max * RATE_SHARE_OF_RABBITMQ);
+        log(`  latency rate: ${cfg.opts.rate} msg/s (${RATE_SHARE_OF_RABBITMQ * 100}% of RabbitMQ's transient median)`);
+      }
+    }
   }
 }
 
@@ -191,7 +229,9 @@ function cell(lr: LoadReport | undefined, m: MetricResult | undefined, withRange
   return s;
 }
 
-function printText(reports: BrokerReport[], cfg: ReturnType<typeof parse>, machine: ReturnType<typeof machineInfo>): void {
+function printText(measured: BrokerReport[], cfg: ReturnType<typeof parse>, machine: ReturnType<typeof machineInfo>): void {
+  // Warren's column first, whatever order the brokers were measured in
+  const reports = [...measured.filter((r) => r.name === 'Warren'), ...measured.filter((r) => r.name !== 'Warren')];
   const out: string[] = [];
   out.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM; Node ${machine.node}; load avg at start ${machine.loadavg.join(' ')}`);
   for (const r of reports) {
@@ -255,8 +295,9 @@ async function main(): Promise<number> {
     ? [{ name: 'broker', start: async () => ({ name: 'broker', url: cfg.url!, stop: async () => {} }) }]
     : cfg.compare
       ? [
-          { name: 'Warren', start: () => startEmbedded() },
+          // RabbitMQ first: its transient maximum sets the latency rate (--rate auto)
           { name: 'RabbitMQ', start: () => startRabbitMQ() },
+          { name: 'Warren', start: () => startEmbedded() },
           { name: 'GarageMQ', start: () => startGarageMQ() },
         ].filter((t) => cfg.brokers.includes(t.name.toLowerCase()))
       : [{ name: 'Warren', start: () => startEmbedded() }];

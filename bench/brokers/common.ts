@@ -15,6 +15,11 @@ export interface BrokerHandle {
   /** process group of the broker's processes, for CPU accounting (brokers started here) */
   pgid?: number;
   stop(): Promise<void>;
+  /**
+   * Stops the broker (gracefully) and starts it again on the same port and data; resolves once it accepts AMQP
+   * connections, with when the new process was spawned and when it first accepted (performance.now()).
+   */
+  restart?(): Promise<{ spawnedAt: number; acceptedAt: number }>;
 }
 
 const running = new Set<BrokerHandle>();
@@ -115,7 +120,7 @@ export function tail(child: ChildProcess, lines = 30): () => string {
 }
 
 /** Poll until an AMQP connection succeeds (or the child dies / time runs out). */
-export async function waitForAmqp(url: string, child: ChildProcess, timeoutMs: number, log: () => string): Promise<void> {
+export async function waitForAmqp(url: string, child: ChildProcess, timeoutMs: number, log: () => string, pollMs = 500): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
   while (Date.now() < deadline) {
@@ -127,7 +132,7 @@ export async function waitForAmqp(url: string, child: ChildProcess, timeoutMs: n
     } catch (err) {
       lastErr = err instanceof Error ? err.message : String(err);
     }
-    await sleep(500);
+    await sleep(pollMs);
   }
   throw new Error(`broker not ready after ${timeoutMs} ms (${lastErr})\n${log()}`);
 }

@@ -15,8 +15,9 @@ export async function startEmbedded(timeoutMs = 60_000): Promise<BrokerHandle> {
   if (!existsSync(cli)) throw new Error(`embedded broker CLI not found (${cli}) — not implemented yet?`);
   const dir = tempDir('warren');
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
-  const child = spawnGroup(tsx, [cli, '--port', '0', '--data', dir.path], { cwd: root });
-  const log = tail(child);
+  const spawnBroker = (port: number) => spawnGroup(tsx, [cli, '--port', String(port), '--data', dir.path], { cwd: root });
+  let child = spawnBroker(0);
+  let log = tail(child);
   const stop = async () => {
     await killGroup(child, 10_000);
     dir.remove();
@@ -27,6 +28,15 @@ export async function startEmbedded(timeoutMs = 60_000): Promise<BrokerHandle> {
     const port = await portFromOutput(child, timeoutMs, log);
     handle.url = `amqp://guest:guest@127.0.0.1:${port}`;
     await waitForAmqp(handle.url, child, 10_000, log);
+    handle.restart = async () => {
+      await killGroup(child, 30_000);
+      const spawnedAt = performance.now();
+      child = spawnBroker(port);
+      log = tail(child);
+      handle.pgid = child.pid;
+      await waitForAmqp(handle.url, child, timeoutMs, log, 20);
+      return { spawnedAt, acceptedAt: performance.now() };
+    };
     return handle;
   } catch (err) {
     await handle.stop();

@@ -35,17 +35,21 @@ export async function startRabbitMQ(timeoutMs = 90_000): Promise<BrokerHandle> {
     RABBITMQ_ENABLED_PLUGINS_FILE: p('enabled_plugins'),
     RABBITMQ_CONFIG_FILE: p('rabbitmq'),
   };
-  const child = spawnGroup('rabbitmq-server', [], { env });
-  const log = tail(child);
+  let child = spawnGroup('rabbitmq-server', [], { env });
+  let log = tail(child);
 
-  const stop = async () => {
+  const stopNode = async () => {
     try {
-      await run('rabbitmqctl', ['-n', node, 'stop', p('rabbit.pid')], { timeout: 30_000 });
+      // a node with a long backlog takes a while to stop cleanly
+      await run('rabbitmqctl', ['-n', node, 'stop', p('rabbit.pid')], { timeout: 120_000 });
     } catch {
       /* fall through to signals */
     }
     killBeam(p('rabbit.pid'));
     await killGroup(child, 10_000);
+  };
+  const stop = async () => {
+    await stopNode();
     dir.remove();
   };
   const handle = track({ name: 'RabbitMQ', url: `amqp://guest:guest@127.0.0.1:${port}`, pgid: child.pid, stop });
@@ -53,6 +57,15 @@ export async function startRabbitMQ(timeoutMs = 90_000): Promise<BrokerHandle> {
     await waitForAmqp(handle.url, child, timeoutMs, log);
     // `su` puts the Erlang VM in a session of its own: account CPU to the VM's process group
     handle.pgid = processGroupOf(beamPid(p('rabbit.pid'))) ?? handle.pgid;
+    handle.restart = async () => {
+      await stopNode();
+      const spawnedAt = performance.now();
+      child = spawnGroup('rabbitmq-server', [], { env });
+      log = tail(child);
+      await waitForAmqp(handle.url, child, timeoutMs * 3, log, 20);
+      handle.pgid = processGroupOf(beamPid(p('rabbit.pid'))) ?? child.pid;
+      return { spawnedAt, acceptedAt: performance.now() };
+    };
     return handle;
   } catch (err) {
     await handle.stop();

@@ -5,6 +5,7 @@
  */
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+import type { BrokerHandle } from '../brokers/common';
 
 export interface LoadOptions {
   url: string;
@@ -25,9 +26,11 @@ export interface LoadOptions {
   stallMs: number;
   /** TCP_NODELAY on the client socket (amqplib's default is Nagle on) */
   noDelay: boolean;
+  /** backlog load: messages published before draining (default 1,000,000) */
+  backlog?: number;
 }
 
-export type Status = 'ok' | 'timeout' | 'hung' | 'error';
+export type Status = 'ok' | 'timeout' | 'hung' | 'error' | 'n/a';
 
 export interface MetricDef {
   key: string;
@@ -49,22 +52,39 @@ export interface LoadResult extends Partial<LoadOutcome> {
 }
 
 export interface LoadContext {
+  /** the run's connection (replaced by restartBroker) */
   conn: ChannelModel;
   opts: LoadOptions;
   /** Declare a fresh, uniquely named queue; it is deleted after the run. */
   declareQueue(tag: string, durable: boolean): Promise<string>;
   channel(): Promise<Channel>;
   confirmChannel(): Promise<ConfirmChannel>;
+  /** Declare a fresh, uniquely named exchange; it is deleted after the run. */
+  declareExchange(tag: string, type: string): Promise<string>;
+  /** Another connection to the broker (closed after the run), for loads that spread over several. */
+  connect(): Promise<ChannelModel>;
   /** Call whenever the load advances; the stall watchdog watches it. */
   progress(): void;
+  /** The broker, when the harness started it (process group for memory, restart). */
+  broker?: BrokerHandle;
+  /**
+   * Restarts the broker (NotApplicable when the harness did not start it): every connection and channel of the run
+   * dies, `conn` is replaced by a new one. Resolves with when the new broker process was started (performance.now()).
+   */
+  restartBroker(): Promise<{ spawnedAt: number; acceptedAt: number }>;
 }
 
 export interface Load {
   name: string;
   description: string;
   metrics: MetricDef[];
+  /** a load that takes longer than the usual 3 × duration + 20 s */
+  timeoutMs?: (opts: LoadOptions) => number;
   run(ctx: LoadContext): Promise<LoadOutcome>;
 }
+
+/** Thrown by a load that cannot run against this broker (e.g. no restart for a broker the harness did not start). */
+export class NotApplicable extends Error {}
 
 class LoadFailure extends Error {
   constructor(
@@ -128,8 +148,10 @@ export async function probeServer(url: string): Promise<ServerInfo> {
 let queueSeq = 0;
 
 /** Run one load once, with its own connection, fresh queues, timeout and stall watchdog. */
-export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult> {
+export async function runLoad(load: Load, opts: LoadOptions, broker?: BrokerHandle): Promise<LoadResult> {
   const queues: string[] = [];
+  const exchanges: string[] = [];
+  const extraConnections: ChannelModel[] = [];
   let conn: ChannelModel;
   try {
     conn = await connect(opts.url, 10_000, opts.noDelay);
@@ -140,13 +162,19 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
   let fail: (e: LoadFailure) => void = () => {};
   const failed = new Promise<never>((_, reject) => (fail = reject));
   failed.catch(() => {});
-  conn.on('close', (err?: Error) => fail(new LoadFailure('error', `connection closed: ${err ? message(err) : 'by broker'}`)));
+  let restarting = false;
+  const watchClose = (c: ChannelModel) =>
+    c.on('close', (err?: Error) => {
+      if (!restarting) fail(new LoadFailure('error', `connection closed: ${err ? message(err) : 'by broker'}`));
+    });
+  watchClose(conn);
 
   const channels: Channel[] = [];
   let lastProgress = Date.now();
   const ctx: LoadContext = {
     conn,
     opts,
+    broker,
     progress: () => {
       lastProgress = Date.now();
     },
@@ -159,24 +187,60 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
       channels.splice(channels.indexOf(ch), 1);
       return name;
     },
+    async declareExchange(tag, type) {
+      const name = `warren-bench-${tag}-${process.pid}-${++queueSeq}`;
+      const ch = await ctx.channel();
+      await ch.assertExchange(name, type, { durable: false, autoDelete: false });
+      exchanges.push(name);
+      await ch.close();
+      channels.splice(channels.indexOf(ch), 1);
+      return name;
+    },
+    async connect() {
+      const extra = await connect(opts.url, 10_000, opts.noDelay);
+      watchClose(extra);
+      extraConnections.push(extra);
+      return extra;
+    },
+    async restartBroker() {
+      if (!broker?.restart) throw new NotApplicable('the harness did not start this broker, so it cannot restart it');
+      restarting = true;
+      const keepAlive = setInterval(() => ctx.progress(), 1000);
+      try {
+        channels.length = 0;
+        const timing = await broker.restart();
+        conn = await connect(opts.url, 10_000, opts.noDelay);
+        watchClose(conn);
+        ctx.conn = conn;
+        return timing;
+      } finally {
+        clearInterval(keepAlive);
+        restarting = false;
+      }
+    },
     async channel() {
       const ch = await conn.createChannel();
-      ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      ch.on('error', (e: Error) => {
+        if (!restarting) fail(new LoadFailure('error', `channel error: ${message(e)}`));
+      });
       channels.push(ch);
       return ch;
     },
     async confirmChannel() {
       const ch = await conn.createConfirmChannel();
-      ch.on('error', (e: Error) => fail(new LoadFailure('error', `channel error: ${message(e)}`)));
+      ch.on('error', (e: Error) => {
+        if (!restarting) fail(new LoadFailure('error', `channel error: ${message(e)}`));
+      });
       channels.push(ch);
       return ch;
     },
   };
 
   const started = Date.now();
+  const timeoutMs = load.timeoutMs?.(opts) ?? opts.timeoutMs;
   const watchdog = setInterval(() => {
     const now = Date.now();
-    if (now - started > opts.timeoutMs) fail(new LoadFailure('timeout', `no result after ${opts.timeoutMs} ms`));
+    if (now - started > timeoutMs) fail(new LoadFailure('timeout', `no result after ${timeoutMs} ms`));
     else if (now - lastProgress > opts.stallMs) fail(new LoadFailure('hung', `no progress for ${opts.stallMs} ms`));
   }, 250);
 
@@ -185,9 +249,14 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
     const outcome = await Promise.race([load.run(ctx), failed]);
     result = { status: 'ok', ...outcome };
   } catch (err) {
-    result = { status: err instanceof LoadFailure ? err.status : 'error', detail: message(err) };
+    result = { status: err instanceof LoadFailure ? err.status : err instanceof NotApplicable ? 'n/a' : 'error', detail: message(err) };
   } finally {
     clearInterval(watchdog);
+  }
+  for (const extra of extraConnections) await closeQuietly(extra);
+  if (result.status === 'n/a') {
+    await closeQuietly(conn);
+    return result;
   }
 
   if (result.status === 'ok') {
@@ -198,7 +267,7 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
     } catch (err) {
       cleanupError = message(err);
     }
-    cleanupError ??= await deleteQueues(conn, queues);
+    cleanupError ??= await deleteQueues(conn, queues, exchanges);
     await closeQuietly(conn);
     if (cleanupError) result.detail = `queue cleanup failed: ${cleanupError}`;
   } else {
@@ -206,7 +275,7 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
     destroy(conn);
     try {
       const c2 = await connect(opts.url, 5_000);
-      const cleanupError = await deleteQueues(c2, queues);
+      const cleanupError = await deleteQueues(c2, queues, exchanges);
       await closeQuietly(c2);
       if (cleanupError) result.detail += `; queue cleanup failed: ${cleanupError}`;
     } catch (err) {
@@ -216,12 +285,13 @@ export async function runLoad(load: Load, opts: LoadOptions): Promise<LoadResult
   return result;
 }
 
-async function deleteQueues(conn: ChannelModel, queues: string[]): Promise<string | undefined> {
-  if (queues.length === 0) return undefined;
+async function deleteQueues(conn: ChannelModel, queues: string[], exchanges: string[] = []): Promise<string | undefined> {
+  if (queues.length === 0 && exchanges.length === 0) return undefined;
   try {
     const ch = await withTimeout(conn.createChannel(), 5_000, 'channel.open');
     ch.on('error', () => {});
     for (const q of queues) await withTimeout(ch.deleteQueue(q), 5_000, `queue.delete ${q}`);
+    for (const x of exchanges) await withTimeout(ch.deleteExchange(x), 5_000, `exchange.delete ${x}`);
     await withTimeout(ch.close(), 5_000, 'channel.close');
     return undefined;
   } catch (err) {
