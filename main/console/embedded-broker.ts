@@ -33,6 +33,11 @@ export interface EmbeddedBrokerOptions {
   /** how long a graceful stop may take before the host is killed (default 10 s) */
   stopTimeoutMs?: number
   env?: NodeJS.ProcessEnv
+  /**
+   * run the host in its own process group, so a Ctrl-C in the terminal reaches only the parent, which then stops
+   * the broker in order (the host still stops by itself when the parent dies: its stdin closes)
+   */
+  ownProcessGroup?: boolean
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void
   now?: () => number
 }
@@ -165,7 +170,7 @@ export class EmbeddedBroker {
         resolve(this.status())
       }
 
-      const child = spawn(o.nodePath, args, { stdio: ['pipe', 'pipe', 'pipe'], env, windowsHide: true })
+      const child = spawn(o.nodePath, args, { stdio: ['pipe', 'pipe', 'pipe'], env, windowsHide: true, detached: o.ownProcessGroup ?? false })
       this.child = child
       const timer = setTimeout(() => {
         this.lastError = { code: 'BROKER_START_TIMEOUT', message: `broker did not start within ${o.startTimeoutMs ?? 15_000} ms` }

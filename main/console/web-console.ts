@@ -87,6 +87,8 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
     dataDir: brokerDataDir,
     startTimeoutMs: o.brokerStartTimeoutMs ?? 30_000,
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
+    // Ctrl-C stops the console, which stops the broker gracefully; not both at once
+    ownProcessGroup: true,
     onLog: (level, message) => log(`broker ${level}: ${message}`),
   })
 
