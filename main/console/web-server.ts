@@ -2,8 +2,9 @@
  * The web console over HTTP: the built renderer as static files, the contract as POST /console/api/{command}
  * (JSON request body → JSON Result) and pushed events as server-sent events on GET /console/events.
  *
- * `createWebConsoleHandler` returns a handler in the shape of the broker HTTP server's `httpHandlers` hook:
- * (req, res) => true when it answered, false to let the broker go on (to its 404).
+ * `createWebConsoleHandler` returns a handler (req, res) => true when it answered, false to let the caller go on:
+ * the web console's own server (web-console.ts) then proxies the request to the broker's HTTP API in the broker's
+ * process; the same shape also fits the broker HTTP server's `httpHandlers` hook.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
