@@ -201,6 +201,13 @@ export interface Store {
   readScheduled(after: ScheduledCursor | undefined, limit: number, scope?: ScheduledScope): ScheduledMessage[]
   /** How many messages one exchange (or, without exchange, one vhost) has scheduled. */
   countScheduled(vhost: string, exchange?: string): number
+  /**
+   * Optional fast paths for listings, read from an index without the messages: the due times of a scope in due
+   * order, and the cursor just past the first `offset` messages (undefined when it cannot tell cheaply; callers
+   * then walk readScheduled).
+   */
+  scheduledDueTimes?(scope: ScheduledScope): number[]
+  scheduledCursorAt?(scope: ScheduledScope, offset: number): ScheduledCursor | undefined
   /** Drops every scheduled message of an exchange (or, without exchange, of a vhost); returns how many. */
   dropScheduled(vhost: string, exchange?: string): number
   /** Every (vhost, exchange) that has scheduled messages, with its count (recovery drops orphans with it). */

@@ -98,14 +98,18 @@ export class ScheduledExchange {
   /** How many messages fall due in each of `slots` equal slots between `from` and `to` (default: the first and last due times). */
   timeline(options: { slots?: number; from?: number; to?: number } = {}): ScheduledTimeline {
     const slots = Math.min(1000, Math.max(1, Math.floor(options.slots ?? 60)))
-    const dues: number[] = []
-    let after: ScheduledCursor | undefined
-    for (;;) {
-      const rows = this.store.readScheduled(after, WALK_CHUNK, this.scope())
-      for (const row of rows) dues.push(row.dueAt)
-      if (rows.length < WALK_CHUNK) break
-      const last = rows[rows.length - 1]
-      after = { dueAt: last.dueAt, id: last.id }
+    let dues: number[]
+    if (this.store.scheduledDueTimes) dues = this.store.scheduledDueTimes(this.scope())
+    else {
+      dues = []
+      let after: ScheduledCursor | undefined
+      for (;;) {
+        const rows = this.store.readScheduled(after, WALK_CHUNK, this.scope())
+        for (const row of rows) dues.push(row.dueAt)
+        if (rows.length < WALK_CHUNK) break
+        const last = rows[rows.length - 1]
+        after = { dueAt: last.dueAt, id: last.id }
+      }
     }
     if (dues.length === 0 && (options.from === undefined || options.to === undefined)) return { from: 0, to: 0, slotMs: 0, counts: [], total: 0 }
     const from = options.from ?? dues[0]
@@ -135,6 +139,11 @@ export class ScheduledExchange {
 
   /** The cursor `count` messages on from `after` (from the start when absent). */
   private skip(count: number, after?: ScheduledCursor): ScheduledCursor | undefined {
+    if (count > 0 && after === undefined) {
+      // the store's index answers without reading the messages (when it can)
+      const fast = this.store.scheduledCursorAt?.(this.scope(), count)
+      if (fast) return fast
+    }
     let left = count
     let cursor = after
     while (left > 0) {

@@ -78,6 +78,10 @@ export class SqliteScheduled {
         'SELECT * FROM scheduled WHERE vhost = ? AND exchange = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id',
       ),
       readVhost: db.prepare('SELECT * FROM scheduled WHERE vhost = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id'),
+      // index-only reads (scheduled_by_exchange covers them): listings skip and count without reading messages
+      duesExchange: db.prepare('SELECT exchange, due_at, id FROM scheduled WHERE vhost = ? AND exchange = ? ORDER BY due_at, id'),
+      duesVhost: db.prepare('SELECT exchange, due_at, id FROM scheduled WHERE vhost = ? ORDER BY due_at, id'),
+      cursorExchange: db.prepare('SELECT due_at, id FROM scheduled WHERE vhost = ? AND exchange = ? ORDER BY due_at, id LIMIT 1 OFFSET ?'),
     }
     for (const row of db
       .prepare('SELECT vhost, exchange, count(*) AS n FROM scheduled GROUP BY vhost, exchange')
@@ -169,6 +173,28 @@ export class SqliteScheduled {
       else merged.push(fromBatch[j++])
     }
     return merged
+  }
+
+  /** Due times of a scope in due order, from the index (the batch's changes merged in). */
+  dueTimes(scope: ScheduledScope): number[] {
+    const rows = (
+      scope.exchange === undefined ? this.s.duesVhost.all(scope.vhost) : this.s.duesExchange.all(scope.vhost, scope.exchange)
+    ) as Array<{ exchange: string; due_at: number; id: number }>
+    if (this.overlay.size === 0 && this.dropped.length === 0) return rows.map((r) => r.due_at)
+    const kept: ScheduledCursor[] = []
+    for (const r of rows) {
+      if (this.overlay.has(r.id) || this.isDropped({ vhost: scope.vhost, exchange: r.exchange })) continue
+      kept.push({ dueAt: r.due_at, id: r.id })
+    }
+    for (const m of this.overlay.values()) if (m && inScope(m, scope)) kept.push({ dueAt: m.dueAt, id: m.id })
+    return kept.sort(compareDue).map((c) => c.dueAt)
+  }
+
+  /** The cursor of the `offset`-th message (1-based) of one exchange, from the index; undefined while a batch is pending. */
+  cursorAt(scope: ScheduledScope, offset: number): ScheduledCursor | undefined {
+    if (offset <= 0 || scope.exchange === undefined || this.overlay.size > 0 || this.dropped.length > 0) return undefined
+    const row = this.s.cursorExchange.get(scope.vhost, scope.exchange, offset - 1) as { due_at: number; id: number } | undefined
+    return row && { dueAt: row.due_at, id: row.id }
   }
 
   count(vhost: string, exchange?: string): number {

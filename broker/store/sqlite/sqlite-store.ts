@@ -660,6 +660,16 @@ class SqliteStore implements Store {
     return this.scheduled.read(after, limit, scope)
   }
 
+  scheduledDueTimes(scope: ScheduledScope): number[] {
+    this.assertOpen()
+    return this.scheduled.dueTimes(scope)
+  }
+
+  scheduledCursorAt(scope: ScheduledScope, offset: number): ScheduledCursor | undefined {
+    this.assertOpen()
+    return this.scheduled.cursorAt(scope, offset)
+  }
+
   countScheduled(vhost: string, exchange?: string): number {
     this.assertOpen()
     return this.scheduled.count(vhost, exchange)
