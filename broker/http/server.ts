@@ -44,7 +44,8 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024
 
 const TAG_RULES: Record<Access, { tags: string[]; reason: string }> = {
   management: { tags: ['management', 'policymaker', 'monitoring', 'administrator'], reason: 'Not management user' },
-  policymaker: { tags: ['policymaker', 'administrator'], reason: 'Not policymaker user' },
+  // RabbitMQ 3.10's is_authorized_policies words it so (checked against a real node: test/integration/security-permissions.test.ts)
+  policymaker: { tags: ['policymaker', 'administrator'], reason: 'User not authorised to access object' },
   monitoring: { tags: ['monitoring', 'administrator'], reason: 'Not monitor user' },
   administrator: { tags: ['administrator'], reason: 'Not administrator user' },
 }

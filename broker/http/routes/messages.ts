@@ -76,6 +76,8 @@ function get(req: ApiRequest) {
     vhost.authorize(actor, 'read', 'queue', queue.name)
   } catch (error) {
     if (error instanceof AmqpError && error.replyCode === 404) throw new HttpError(404, 'not_found', error.replyText)
+    // RabbitMQ runs basic.get on a channel: its refusal comes back as 401 with the channel's reply text
+    if (error instanceof AmqpError && error.replyCode === 403) throw new HttpError(401, 'not_authorised', error.replyText)
     throw error
   }
   const taken: QueueEntry[] = []
