@@ -104,6 +104,7 @@ export class PagedReadyList implements ReadyList {
   private readonly head = new FifoReadyList()
   private headBytes = 0
   private readonly tail = new FifoReadyList()
+  private tailBytes = 0
   private pagedCount = 0
   private pagedBytes = 0
   private pagedAfter = 0
@@ -127,6 +128,15 @@ export class PagedReadyList implements ReadyList {
   /** The paged-out part (count 0 when everything is in memory). */
   get paged(): PagedSummary {
     return { count: this.pagedCount, bytes: this.pagedBytes, afterId: this.pagedAfter, lastId: this.pagedLast }
+  }
+
+  /**
+   * Body bytes of all ready messages. The paged region's share is exact, except after a restart: recovery estimates it
+   * from the first window's average body size (summing a long queue's bodies would read the whole database); the
+   * estimate goes away when the region has drained.
+   */
+  get bytes(): number {
+    return this.headBytes + this.pagedBytes + this.tailBytes
   }
 
   /** Ready messages held in memory (head and tail). */
@@ -163,6 +173,7 @@ export class PagedReadyList implements ReadyList {
       return
     }
     this.tail.push(entry)
+    this.tailBytes += size
   }
 
   shift(): QueueEntry | undefined {
@@ -193,13 +204,14 @@ export class PagedReadyList implements ReadyList {
       this.memory.remove(size)
     } else {
       this.tail.restore(entry)
+      this.tailBytes += size
     }
   }
 
   /** Removes and returns the entries in memory; the paged region is forgotten (purgePaged removes it from the store). */
   clear(): QueueEntry[] {
     const all = [...this.head.clear(), ...this.tail.clear()]
-    this.headBytes = 0
+    this.headBytes = this.tailBytes = 0
     this.resetPaged()
     return all
   }
@@ -211,17 +223,18 @@ export class PagedReadyList implements ReadyList {
     this.mergeTail()
   }
 
-  /** Recovery: the queue's stored messages after `afterId` (not read) become the paged region. */
-  recoverPaged(summary: { count: number; bytes: number; lastId: number }, afterId: number): void {
-    if (summary.count <= 0) return
-    if (this.pagedCount === 0) {
-      this.pagedAfter = afterId
-      this.pagedCount = 0
-      this.pagedBytes = 0
-    }
+  /**
+   * Recovery: the queue's stored messages after `afterId` (not read) become the paged region. Their bytes are
+   * estimated from the average body size of what recovery read (see `bytes`).
+   */
+  recoverPaged(summary: { count: number; lastId: number }, afterId: number): void {
+    if (summary.count <= 0 || summary.lastId <= afterId) return
+    const inMemory = this.head.length + this.pagedCount
+    const average = inMemory > 0 ? (this.headBytes + this.pagedBytes) / inMemory : 0
+    if (this.pagedCount === 0) this.pagedAfter = afterId
     this.pagedLast = Math.max(this.pagedLast, summary.lastId)
     this.pagedCount += summary.count
-    this.pagedBytes += summary.bytes
+    this.pagedBytes += Math.round(summary.count * average)
   }
 
   /** Entries in memory, in delivery order (head, then tail; the paged region between them is not included). */
@@ -293,7 +306,7 @@ export class PagedReadyList implements ReadyList {
       this.headBytes += size
       this.memory.add(size)
       this.pagedCount--
-      this.pagedBytes -= size
+      this.pagedBytes = Math.max(0, this.pagedBytes - size)
       this.pagedAfter = stored.id
       taken++
       if (this.pagedCount === 0) break
@@ -314,9 +327,8 @@ export class PagedReadyList implements ReadyList {
 
   /** The region drained: the tail joins the head. */
   private mergeTail(): void {
-    for (const entry of this.tail.clear()) {
-      this.head.push(entry)
-      this.headBytes += entry.message.body.length
-    }
+    for (const entry of this.tail.clear()) this.head.push(entry)
+    this.headBytes += this.tailBytes
+    this.tailBytes = 0
   }
 }

@@ -54,7 +54,7 @@ export class Queue implements QueueDefinition {
   private readonly ready: ReadyList
   /** the ready list when it pages to the store (FIFO queues; priority queues stay in memory) */
   readonly paging: PagedReadyList | undefined
-  /** body bytes of the ready messages (x-max-length-bytes) */
+  /** body bytes of the ready messages of a priority queue (a paged list counts its own: PagedReadyList.bytes) */
   private readyBytes = 0
   /** effective TTL, expiry, dead-letter and length settings (arguments combined with the policy in force) */
   settings: QueueSettings
@@ -125,12 +125,12 @@ export class Queue implements QueueDefinition {
   wouldOverflow(size: number): boolean {
     const { maxLength, maxLengthBytes, overflow } = this.settings
     if (overflow === 'drop-head') return false
-    return (maxLength !== undefined && this.ready.length + 1 > maxLength) || (maxLengthBytes !== undefined && this.readyBytes + size > maxLengthBytes)
+    return (maxLength !== undefined && this.ready.length + 1 > maxLength) || (maxLengthBytes !== undefined && this.messageBytes + size > maxLengthBytes)
   }
 
   private overLimit(): boolean {
     const { maxLength, maxLengthBytes } = this.settings
-    return (maxLength !== undefined && this.ready.length > maxLength) || (maxLengthBytes !== undefined && this.readyBytes > maxLengthBytes)
+    return (maxLength !== undefined && this.ready.length > maxLength) || (maxLengthBytes !== undefined && this.messageBytes > maxLengthBytes)
   }
 
   /** drop-head: the oldest ready messages go (dead-lettered as maxlen) until the queue is within its limits. */
@@ -193,9 +193,9 @@ export class Queue implements QueueDefinition {
     return this.consumers.length
   }
 
-  /** Body bytes of the ready messages, paged-out ones included. */
+  /** Body bytes of the ready messages, paged-out ones included (x-max-length-bytes, management). */
   get messageBytes(): number {
-    return this.readyBytes
+    return this.paging ? this.paging.bytes : this.readyBytes
   }
 
   /** How many ready messages are persistent (paged-out ones are all persistent). */
@@ -245,10 +245,8 @@ export class Queue implements QueueDefinition {
    * Recovery: the queue's stored messages after `afterId` (those not read at start-up), summarised by the store, are
    * the paged-out part; they are read back page by page as the queue drains.
    */
-  recoverPaged(summary: { count: number; bytes: number; lastId: number }, afterId: number): void {
-    if (!this.paging || summary.count <= 0) return
-    this.paging.recoverPaged(summary, afterId)
-    this.readyBytes += summary.bytes
+  recoverPaged(summary: { count: number; lastId: number }, afterId: number): void {
+    this.paging?.recoverPaged(summary, afterId)
   }
 
   enqueue(entry: QueueEntry, recovered = false): void {

@@ -124,6 +124,13 @@ export interface ScheduledScope {
   exchange?: string
 }
 
+/** Store.queueSummary: part of a queue's messages, counted without reading them. */
+export interface QueueSummary {
+  count: number
+  /** the highest id among them (0 when none) */
+  lastId: number
+}
+
 export interface Definitions {
   vhosts: VhostRecord[]
   users: UserRecord[]
@@ -185,6 +192,19 @@ export interface Store {
   readMessages(queue: QueueRef, afterId: number, limit: number): RecoveredMessage[]
   /** How many messages a queue holds on disk (committed or queued for commit). */
   countMessages(queue: QueueRef): number
+  /**
+   * Count and highest id of a queue's messages with ids after `afterId` (committed or queued for commit), without
+   * reading them: recovery reads only the first page of a queue and summarises the rest (broker/core/paging.ts).
+   * Bodies are not summed: that would read the whole database.
+   */
+  queueSummary(queue: QueueRef, afterId: number): QueueSummary
+  /**
+   * Removes a queue's messages with afterId < id <= lastId in one call (purging a paged-out region); bodies go with
+   * their last queue entry. Returns how many entries were removed.
+   */
+  removeMessageRange(queue: QueueRef, afterId: number, lastId: number): number
+  /** True when the store keeps message bodies in memory anyway (the memory store): the core then does not page. */
+  readonly holdsBodiesInMemory?: boolean
 
   /** Schedules a message (delayed-message exchanges). The id must be new. */
   addScheduled(message: ScheduledMessage): void

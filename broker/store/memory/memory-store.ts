@@ -6,6 +6,7 @@ import type {
   PolicyRecord,
   QueueRecord,
   QueueRef,
+  QueueSummary,
   RecoveredMessage,
   ScheduledCursor,
   ScheduledMessage,
@@ -75,6 +76,7 @@ class QueueMessages {
 
 class MemoryStore implements Store {
   readonly previousShutdownWasClean = true
+  readonly holdsBodiesInMemory = true
   private maxMessageId = 0
   private closed = false
 
@@ -251,6 +253,35 @@ class MemoryStore implements Store {
   countMessages(queue: QueueRef): number {
     this.assertOpen()
     return this.queues.get(queueKey(queue.vhost, queue.name))?.entries.size ?? 0
+  }
+
+  queueSummary(queue: QueueRef, afterId: number): QueueSummary {
+    this.assertOpen()
+    const summary: QueueSummary = { count: 0, lastId: 0 }
+    const q = this.queues.get(queueKey(queue.vhost, queue.name))
+    if (!q) return summary
+    for (let i = q.firstAfter(afterId); i < q.ids.length; i++) {
+      const id = q.ids[i]
+      if (!q.entries.has(id)) continue
+      summary.count++
+      summary.lastId = id
+    }
+    return summary
+  }
+
+  removeMessageRange(queue: QueueRef, afterId: number, lastId: number): number {
+    this.assertOpen()
+    const key = queueKey(queue.vhost, queue.name)
+    const q = this.queues.get(key)
+    if (!q) return 0
+    const doomed: number[] = []
+    for (let i = q.firstAfter(afterId); i < q.ids.length && q.ids[i] <= lastId; i++) if (q.entries.has(q.ids[i])) doomed.push(q.ids[i])
+    for (const id of doomed) {
+      q.remove(id)
+      this.release(id)
+    }
+    if (q.entries.size === 0) this.queues.delete(key)
+    return doomed.length
   }
 
   addScheduled(message: ScheduledMessage): void {

@@ -9,6 +9,7 @@ import type {
   PolicyRecord,
   QueueRecord,
   QueueRef,
+  QueueSummary,
   RecoveredMessage,
   ScheduledCursor,
   ScheduledMessage,
@@ -222,6 +223,18 @@ return {
   }
 }
 
+/** Statements of queueSummary and removeMessageRange (paging, broker/core/paging.ts), prepared on first use. */
+function preparePagingStatements(db: Database.Database) {
+  return {
+    countUpTo: db.prepare('SELECT count(*) FROM queue_messages WHERE vhost = ? AND queue = ? AND message_id <= ?').pluck(),
+    lastId: db.prepare('SELECT max(message_id) FROM queue_messages WHERE vhost = ? AND queue = ?').pluck(),
+    idsInRange: db
+      .prepare('SELECT message_id FROM queue_messages WHERE vhost = ? AND queue = ? AND message_id > ? AND message_id <= ? ORDER BY message_id')
+      .pluck(),
+    deleteRange: db.prepare('DELETE FROM queue_messages WHERE vhost = ? AND queue = ? AND message_id > ? AND message_id <= ?'),
+  }
+}
+
 class SqliteStore implements Store {
   readonly previousShutdownWasClean: boolean
   private maxMessageId: number
@@ -261,6 +274,8 @@ class SqliteStore implements Store {
   private readonly s: ReturnType<typeof prepareStatements>
   /** scheduled messages of delayed-message exchanges */
   private readonly scheduled: SqliteScheduled
+  /** statements of the paging methods (queueSummary, removeMessageRange) */
+  private paging: ReturnType<typeof preparePagingStatements> | undefined
 
   constructor(options: SqliteStoreOptions) {
     mkdirSync(options.directory, { recursive: true })
@@ -631,6 +646,81 @@ class SqliteStore implements Store {
   countMessages(queue: QueueRef): number {
     this.assertOpen()
     return this.queues.get(queueKey(queue.vhost, queue.name))?.count ?? 0
+  }
+
+  queueSummary(queue: QueueRef, afterId: number): QueueSummary {
+    this.assertOpen()
+    const summary: QueueSummary = { count: 0, lastId: 0 }
+    const state = this.queues.get(queueKey(queue.vhost, queue.name))
+    if (!state || state.count === 0) return summary
+    // The database answers alone when no pending write touches this queue; commit what is queued to get there.
+    if (this.touched.has(state) && this.liveOps > 0) this.commit(false)
+    if (this.touched.has(state)) {
+      // still pending (the commit failed, or only cancelled inserts): count through the overlay, page by page
+      for (let after = afterId; ; ) {
+        const page = this.readMessages(queue, after, 1000)
+        for (const m of page) {
+          summary.count++
+          summary.lastId = m.id
+        }
+        if (page.length < 1000) return summary
+        after = page[page.length - 1].id
+      }
+    }
+    // index range reads only: the count is known, those up to afterId (the window read) are few
+    const { vhost, name } = state.ref
+    const statements = this.pagingStatements()
+    summary.count = state.count - (statements.countUpTo.get(vhost, name, afterId) as number)
+    summary.lastId = summary.count > 0 ? ((statements.lastId.get(vhost, name) as number | null) ?? 0) : 0
+    return summary
+  }
+
+  removeMessageRange(queue: QueueRef, afterId: number, lastId: number): number {
+    this.assertOpen()
+    const key = queueKey(queue.vhost, queue.name)
+    const state = this.queues.get(key)
+    if (!state || state.count === 0 || lastId <= afterId) return 0
+    let removed = 0
+    // messages added in this batch: cancel their entries for this queue
+    for (const [id, pending] of this.pendingAdds) {
+      if (id <= afterId || id > lastId || !pending.entries.delete(key)) continue
+      removed++
+      state.count--
+      this.touched.add(state)
+      if (this.release(id) === 0) {
+        this.pendingAdds.delete(id)
+        this.liveOps--
+      }
+    }
+    if (!state.purged) {
+      const { vhost, name } = state.ref
+      const ids = this.pagingStatements().idsInRange.all(vhost, name, afterId, lastId) as number[]
+      const orphaned: number[] = []
+      let live = 0
+      for (const id of ids) {
+        if (state.removed?.has(id)) continue // its delete is already queued
+        live++
+        state.count--
+        ;(state.removed ??= new Set()).add(id)
+        if (this.release(id) === 0) orphaned.push(id)
+      }
+      if (live > 0) {
+        removed += live
+        this.overlay(state)
+        const deleteRange = this.pagingStatements().deleteRange
+        const deleteMessage = this.s.deleteMessage
+        this.push(() => {
+          deleteRange.run(vhost, name, afterId, lastId)
+          for (const id of orphaned) deleteMessage.run(id)
+        })
+      }
+    }
+    return removed
+  }
+
+  /** Statements of queueSummary and removeMessageRange, prepared on first use. */
+  private pagingStatements() {
+    return (this.paging ??= preparePagingStatements(this.db))
   }
 
   // ---------------------------------------------------------------------------------------------- scheduled

@@ -419,6 +419,47 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(store.countMessages(q2)).toBe(6)
     })
 
+    it('summarises a queue after an id without reading it (queueSummary), across committed and queued writes', async () => {
+      let store = open()
+      for (let id = 1; id <= 30; id++) store.addMessage(message(id), id % 3 === 0 ? [q1, q2] : [q1])
+      await store.flush()
+      for (let id = 31; id <= 40; id++) store.addMessage(message(id), [q1]) // queued
+      store.removeMessage(q1, 5)
+      store.removeMessage(q1, 40)
+      expect(store.queueSummary(q1, 0)).toEqual({ count: 38, lastId: 39 })
+      expect(store.queueSummary(q1, 10)).toEqual({ count: 29, lastId: 39 })
+      expect(store.queueSummary(q2, 9)).toEqual({ count: 7, lastId: 30 })
+      expect(store.queueSummary(q1, 39)).toEqual({ count: 0, lastId: 0 })
+      expect(store.queueSummary(q3, 0)).toEqual({ count: 0, lastId: 0 })
+      store = await cycle(store)
+      expect(store.queueSummary(q1, 10)).toEqual({ count: 29, lastId: 39 })
+      expect(store.queueSummary(q1, 0).count).toBe(store.countMessages(q1))
+    })
+
+    it('removes a range of one queue in one call (removeMessageRange), bodies with their last entry', async () => {
+      let store = open()
+      for (let id = 1; id <= 20; id++) store.addMessage(message(id), id % 2 ? [q1, q2] : [q1])
+      await store.flush()
+      for (let id = 21; id <= 30; id++) store.addMessage(message(id), [q1]) // queued
+      store.removeMessage(q1, 12) // a removal queued inside the range
+      expect(store.removeMessageRange(q1, 9, 25)).toBe(15) // 10..25 without 12
+      expect(ids(store, q1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 26, 27, 28, 29, 30])
+      expect(store.countMessages(q1)).toBe(14)
+      expect(store.queueSummary(q1, 0)).toEqual({ count: 14, lastId: 30 })
+      // q2 keeps its entries in that range, with their bodies
+      expect(ids(store, q2)).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19])
+      expect(store.removeMessageRange(q1, 9, 25)).toBe(0)
+      expect(store.removeMessageRange(q3, 0, 100)).toBe(0)
+      store = await cycle(store)
+      expect(ids(store, q1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 26, 27, 28, 29, 30])
+      expect(store.readMessages(q2, 10, 2).map((m) => m.body.toString())).toEqual(['body 11', 'body 13'])
+      store.removeMessageRange(q2, 0, 100)
+      store = await cycle(store)
+      expect(ids(store, q2)).toEqual([])
+      expect(store.countMessages(q2)).toBe(0)
+      expect(ids(store, q1)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 26, 27, 28, 29, 30])
+    })
+
     it('keeps lastMessageId increasing, even when every message is gone', async () => {
       let store = open()
       for (let id = 1; id <= 5; id++) store.addMessage(message(id), [q1])
