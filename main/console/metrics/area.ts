@@ -53,7 +53,8 @@ export function createMetricsArea(ctx: ConsoleContext, options: MetricsAreaOptio
     const ref = scope === 'overview' ? undefined : checkRef(req.ref)
     if (ref && scope !== 'overview') sampler.watch(scope, ref)
     const intervalMs = scope === 'overview' ? (options.tickMs ?? 2000) : sampler.objectIntervalMs
-    const result = store.history(profileId, scope, ref, rangeMs, intervalMs)
+    // objects only in the top lists are sampled every topIntervalMs: not a gap
+    const result = store.history(profileId, scope, ref, rangeMs, intervalMs, scope === 'overview' ? intervalMs : sampler.topIntervalMs)
     return { profileId, scope, ...(ref ? { ref: { vhost: ref.vhost, name: ref.name } } : {}), ...result, sampled: !ref || sampler.isSampled(scope as 'queue' | 'exchange', ref), intervalMs }
   }
 

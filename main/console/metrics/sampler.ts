@@ -1,11 +1,13 @@
 /**
  * The metrics sampler: fed by the console service's poll of the active profile (one poll every ~2 s feeds both the
  * live overview.tick event and this history), it stores the overview on every poll and, every OBJECT_INTERVAL_MS,
- * the per-object figures of a bounded set of queues and exchanges.
+ * the per-object figures of a bounded set of queues and exchanges (watched ones every round, the top lists every
+ * TOP_INTERVAL_MS).
  *
  * Which objects get series (bounded whatever the broker holds):
  *  - the TOP_N queues with the most messages and the TOP_N with the highest publish rate (one sorted page each,
- *    sorted by the broker), and the TOP_N exchanges by publish-in rate;
+ *    sorted by the broker), and the TOP_N exchanges by publish-in rate, every TOP_INTERVAL_MS (sorting 10,000
+ *    queues is work for the broker, so not on every round);
  *  - plus up to MAX_WATCHED queues and exchanges asked for by metrics.history in the last WATCH_MS (a details page
  *    that is open keeps asking, so it stays watched; the oldest watch is dropped beyond the limit).
  * An object outside that set has no samples for that time; its chart shows a gap there.
@@ -19,6 +21,8 @@ import type { ObjectSample, ObjectSource } from './source'
 import type { MetricsStore } from './store'
 
 export const OBJECT_INTERVAL_MS = 5_000
+/** the top-N lists ask the broker to sort every queue: less often, to spare a busy RabbitMQ's management plugin */
+export const TOP_INTERVAL_MS = 15_000
 export const TOP_N = 20
 export const MAX_WATCHED = 20
 export const WATCH_MS = 15 * 60 * 1000
@@ -29,6 +33,7 @@ const keyOf = (scope: ObjectScope, ref: ObjectRef): string => `${scope}\u0000${r
 
 export interface SamplerOptions {
   objectIntervalMs?: number
+  topIntervalMs?: number
   topN?: number
   maxWatched?: number
   watchMs?: number
@@ -37,6 +42,7 @@ export interface SamplerOptions {
 
 export class MetricsSampler {
   readonly objectIntervalMs: number
+  readonly topIntervalMs: number
   private readonly topN: number
   private readonly maxWatched: number
   private readonly watchMs: number
@@ -46,6 +52,9 @@ export class MetricsSampler {
   /** the objects sampled in the last round (for `sampled` in metrics.history) */
   private sampledKeys = new Set<string>()
   private lastObjects = 0
+  private lastTop = 0
+  /** the objects of the last top lists (sampled only when the lists are refreshed) */
+  private topKeys = new Set<string>()
   private due = true
   lastSampleAt: number | undefined
   lastError: string | undefined
@@ -56,6 +65,7 @@ export class MetricsSampler {
     options: SamplerOptions = {},
   ) {
     this.objectIntervalMs = options.objectIntervalMs ?? OBJECT_INTERVAL_MS
+    this.topIntervalMs = Math.max(this.objectIntervalMs, options.topIntervalMs ?? TOP_INTERVAL_MS)
     this.topN = options.topN ?? TOP_N
     this.maxWatched = options.maxWatched ?? MAX_WATCHED
     this.watchMs = options.watchMs ?? WATCH_MS
@@ -81,6 +91,8 @@ export class MetricsSampler {
   reset(): void {
     this.watched.clear()
     this.sampledKeys = new Set()
+    this.topKeys = new Set()
+    this.lastTop = 0
     this.due = true
     this.lastError = undefined
   }
@@ -115,12 +127,17 @@ export class MetricsSampler {
     const queues = new Map<string, ObjectSample>()
     const exchanges = new Map<string, ObjectSample>()
     const errors: string[] = []
-    const [topQueues, topExchanges] = await Promise.all([
-      source.topQueues(this.topN).catch((e: unknown) => (errors.push(message(e)), [] as ObjectSample[])),
-      source.topExchanges(this.topN).catch((e: unknown) => (errors.push(message(e)), [] as ObjectSample[])),
-    ])
-    for (const s of topQueues) queues.set(keyOf('queue', s.ref), s)
-    for (const s of topExchanges) exchanges.set(keyOf('exchange', s.ref), s)
+    const refreshTop = now - this.lastTop >= this.topIntervalMs
+    if (refreshTop) {
+      this.lastTop = now
+      const [topQueues, topExchanges] = await Promise.all([
+        source.topQueues(this.topN).catch((e: unknown) => (errors.push(message(e)), [] as ObjectSample[])),
+        source.topExchanges(this.topN).catch((e: unknown) => (errors.push(message(e)), [] as ObjectSample[])),
+      ])
+      for (const s of topQueues) queues.set(keyOf('queue', s.ref), s)
+      for (const s of topExchanges) exchanges.set(keyOf('exchange', s.ref), s)
+      if (errors.length === 0) this.topKeys = new Set([...queues.keys(), ...exchanges.keys()])
+    }
     // watched objects not already in a top list: one GET each, a few at a time
     const missing = [...this.watched.entries()].filter(([key, w]) => !(w.scope === 'queue' ? queues : exchanges).has(key))
     for (let i = 0; i < missing.length; i += 5) {
@@ -140,8 +157,9 @@ export class MetricsSampler {
     const at = this.now()
     this.store.record(profileId, 'queue', at, [...queues.values()])
     this.store.record(profileId, 'exchange', at, [...exchanges.values()])
-    this.sampledKeys = new Set([...queues.keys(), ...exchanges.keys()])
-    this.counts = { queues: queues.size, exchanges: exchanges.size }
+    this.sampledKeys = new Set([...this.topKeys, ...queues.keys(), ...exchanges.keys()])
+    const count = (scope: ObjectScope) => [...this.sampledKeys].filter((k) => k.startsWith(`${scope}\u0000`)).length
+    this.counts = { queues: count('queue'), exchanges: count('exchange') }
     this.lastError = errors[0]
     if (errors.length && queues.size + exchanges.size === 0) throw new Error(errors[0])
   }

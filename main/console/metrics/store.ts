@@ -3,13 +3,15 @@
  * sample of one profile's object, tagged with the profile id (switching profiles keeps each one's history).
  *
  * Retention, so storage stays bounded whatever the broker holds (10,000 queues included):
- *  - full resolution (one row per sample: overview every ~2 s, objects every ~5 s) for the last hour (RAW_MS);
+ *  - full resolution (one row per sample: the overview every ~2 s, watched objects every ~5 s, the top-N objects
+ *    every ~15 s) for the last hour (RAW_MS);
  *  - older rows are folded into 1-minute aggregates (averages; res = 60000) by compact(), kept for 24 h (KEEP_MS);
  *  - only a bounded set of queues and exchanges has per-object series at all (see sampler.ts: the top N by depth
  *    and by rate, plus objects opened in a details page recently), so rows per sample are bounded too.
- * Worst case per hour of raw data with the sampler's limits: 1,800 overview rows + ~60 queues × 720 + ~40 exchanges
- * × 720 ≈ 74k rows; per day of minute aggregates ≈ 145k rows; a few tens of MB at most, all profiles together
- * (only the active profile is sampled at any time).
+ * Worst case with the sampler's defaults (top 20 + 20 queues, top 20 exchanges, 20 watched): per hour of raw data
+ * 1,800 overview + 60 × 240 top-N + 20 × 720 watched ≈ 31k rows; per day of minute aggregates ≈ 81 × 1,440 ≈ 117k
+ * rows; some 10-20 MB at most, all profiles together (only the active profile is sampled at any time), whether the
+ * broker has 10 queues or 10,000.
  *
  * Only exec/prepare/run/get/all of SqlDatabase are used (better-sqlite3 and node:sqlite alike).
  */
@@ -145,7 +147,11 @@ export class MetricsStore {
    * no samples is left out, and where samples stop for longer than a few steps (broker down, object not sampled)
    * a null point marks the gap, so charts do not draw a line across it.
    */
-  history(profileId: string, scope: MetricsScope, ref: ObjectRef | undefined, rangeMs: number, sampleIntervalMs: number): SeriesResult {
+  /**
+   * `sampleIntervalMs`: how often samples are taken (the finest step); `gapMs`: the longest normal distance between
+   * two samples (default the interval; objects outside the watched set are sampled less often).
+   */
+  history(profileId: string, scope: MetricsScope, ref: ObjectRef | undefined, rangeMs: number, sampleIntervalMs: number, gapMs = sampleIntervalMs): SeriesResult {
     const def = TABLES[scope]
     const to = this.now()
     const range = Math.max(10_000, Math.min(KEEP_MS, Math.floor(rangeMs)))
@@ -169,7 +175,7 @@ export class MetricsStore {
       const at = Number(row.t)
       if (previous) {
         // how far apart samples are where they come from: raw samples, or minute aggregates
-        const spacing = Math.max(stepMs, Number(previous.res) > 0 ? MINUTE_MS : sampleIntervalMs)
+        const spacing = Math.max(stepMs, Number(previous.res) > 0 ? MINUTE_MS : gapMs)
         if (at - Number(previous.t) > 3 * spacing) {
           t.push(Number(previous.t) + stepMs)
           for (const [name] of def.columns) series[name].push(null)
