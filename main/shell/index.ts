@@ -2,14 +2,15 @@
  * Electron main process: app lifecycle and the console window. Everything else lives in main/console (no Electron);
  * this file only wires it to Electron: paths in, IPC through ipc.ts, events out to the window.
  */
-import { app, BrowserWindow, ipcMain, safeStorage } from 'electron'
+import { app, BrowserWindow, ipcMain, safeStorage, session } from 'electron'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fileURLToPath } from 'node:url'
 import { createConsoleBackend, type ConsoleBackend } from '../console'
 import type { SqlDatabase } from '../console/profiles'
 import { registerCommands, sendEvent } from './ipc'
 import { SafeStorageSecretBox } from './safe-storage'
+import { appUrlMatcher, consoleWebPreferences, denyAllPermissions, guardNavigation } from './window-security'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** built by electron-vite next to this file (see electron.vite.config.ts) */
@@ -34,11 +35,7 @@ function log(level: 'info' | 'warn' | 'error', message: string): void {
   console[level === 'info' ? 'log' : level](`[warren ${level}] ${message}`)
 }
 
-function isAppUrl(url: string): boolean {
-  if (DEV_SERVER_URL) return url.startsWith(new URL(DEV_SERVER_URL).origin + '/')
-  const index = pathToFileURL(RENDERER_INDEX).href
-  return url === index || url.startsWith(index + '#') || url.startsWith(index + '?')
-}
+const isAppUrl = appUrlMatcher({ rendererIndex: RENDERER_INDEX, devServerUrl: DEV_SERVER_URL })
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
@@ -46,20 +43,12 @@ function createWindow(): BrowserWindow {
     height: 720,
     show: false,
     title: 'Warren',
-    webPreferences: {
-      preload: PRELOAD_SCRIPT,
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+    // hardening (main/shell/window-security.ts, unit-tested): sandbox, context isolation, no Node integration
+    webPreferences: consoleWebPreferences(PRELOAD_SCRIPT),
   })
   win.once('ready-to-show', () => win.show())
-  // The console is a single page: no navigation away, no new windows.
-  win.webContents.on('will-navigate', (event, url) => {
-    if (!isAppUrl(url)) event.preventDefault()
-  })
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  // The console is a single page: no navigation away, no redirects, no new windows, no <webview>.
+  guardNavigation(win.webContents, isAppUrl, (m) => log('warn', m))
   win.on('closed', () => {
     if (mainWindow === win) mainWindow = undefined
   })
@@ -80,6 +69,7 @@ if (!app.requestSingleInstanceLock()) {
   })
 
   void app.whenReady().then(() => {
+    denyAllPermissions(session.defaultSession)
     backend = createConsoleBackend({
       userDataDir: app.getPath('userData'),
       hostScript: BROKER_HOST_SCRIPT,

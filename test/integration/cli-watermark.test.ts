@@ -30,7 +30,7 @@ async function runCli(args: string[]): Promise<{ child: ChildProcess; port: numb
     const m = /Warren broker listening on amqp:\/\/127\.0\.0\.1:(\d+)[\s\S]*Memory high watermark/.exec(out)
     return m ? Number(m[1]) : undefined
   }, 20_000)
-  return { child, port, output: () => out }
+  return { child, port: port!, output: () => out }
 }
 
 describe('--memory-high-watermark', () => {

@@ -56,7 +56,8 @@ describe('cross-site requests are refused with 403 and change nothing', () => {
   })
 
   it('cross-site reads with credentials are refused as well (Sec-Fetch-Site cross-site / same-site, Origin null)', async () => {
-    for (const headers of [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }, { origin: 'http://evil.example' }]) {
+    const cases: Record<string, string>[] = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }, { origin: 'http://evil.example' }]
+    for (const headers of cases) {
       const response = await api().call('GET', '/api/definitions', { headers })
       expect(response.status, JSON.stringify(headers)).toBe(403)
       expect(response.body.error).toBe('forbidden')

@@ -86,7 +86,7 @@ describe('AMQP over TLS (amqps)', () => {
       const { queue } = await ch.assertQueue('', { exclusive: true })
       ch.sendToQueue(queue, Buffer.from('over tls'))
       const message = await waitFor(async () => (await ch.get(queue, { noAck: true })) || undefined, 3_000)
-      expect(message.content.toString()).toBe('over tls')
+      expect(message!.content.toString()).toBe('over tls')
       // the management API sees it as a connection like any other
       const connections = (await httpsGet(broker.httpPort!, '/api/connections', pem('ca.crt'))).body as { user: string }[]
       expect(connections.map((c) => c.user)).toContain('guest')
@@ -181,9 +181,9 @@ describe('the headless CLI with --tls-cert/--tls-key/--tls-ca/--tls-port/--https
     }, 20_000).catch(() => {
       throw new Error(`the CLI did not print its URLs:\n${out}`)
     })
-    const conn = await amqps(urls.amqps)
+    const conn = await amqps(urls!.amqps)
     await conn.close()
-    expect((await httpsGet(urls.https, '/api/whoami', pem('ca.crt'))).body).toEqual({ name: 'guest', tags: ['administrator'] })
+    expect((await httpsGet(urls!.https, '/api/whoami', pem('ca.crt'))).body).toEqual({ name: 'guest', tags: ['administrator'] })
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
   })
