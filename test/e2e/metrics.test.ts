@@ -13,6 +13,7 @@ import { ensureRendererBuilt } from './helpers/renderer-build'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 const QUEUE = 'e2e-metrics-orders'
+const EXCHANGE = 'e2e-metrics-events'
 
 let web: RunningWebConsole
 let browser: Browser
@@ -54,6 +55,8 @@ beforeAll(async () => {
   consumer = await client.createChannel()
   consumer.on('error', () => {})
   await publisher.assertQueue(QUEUE, { durable: false })
+  await publisher.assertExchange(EXCHANGE, 'fanout', { durable: false })
+  await publisher.bindQueue(QUEUE, EXCHANGE, '')
   await consumer.prefetch(5)
   await consumer.consume(QUEUE, (m) => {
     if (!m) return
@@ -66,7 +69,8 @@ beforeAll(async () => {
     }, 150)
   })
   publishing = setInterval(() => {
-    for (let i = 0; i < 4; i++) publisher.sendToQueue(QUEUE, Buffer.from(JSON.stringify({ order: i })))
+    for (let i = 0; i < 2; i++) publisher.sendToQueue(QUEUE, Buffer.from(JSON.stringify({ order: i })))
+    for (let i = 0; i < 2; i++) publisher.publish(EXCHANGE, '', Buffer.from(JSON.stringify({ order: i, via: EXCHANGE })))
   }, 100)
 }, 180_000)
 
@@ -98,6 +102,15 @@ describe('metrics history and channel close in the web console', () => {
     await expect.poll(() => testid('queue-rates-points').textContent(), { timeout: 15_000 }).toMatch(/^\d+ points · 5 s each/)
     await page.keyboard.press('Escape')
   }, 120_000)
+
+  it('shows an exchange’s publish in/out rates in its details', async () => {
+    await go('/exchanges')
+    await testid(`exchange-row-${EXCHANGE}`).click()
+    await testid('exchange-rate-chart').waitFor({ timeout: 30_000 })
+    await expect.poll(async () => Number(/^(\d+) points/.exec((await testid('exchange-rates-points').textContent()) ?? '')?.[1] ?? 0), { timeout: 30_000 }).toBeGreaterThanOrEqual(2)
+    await expect(testid('exchange-rate-chart').locator('canvas').count()).resolves.toBeGreaterThan(0)
+    await page.keyboard.press('Escape')
+  }, 60_000)
 
   it('switches the overview charts between live and 1 h / 6 h / 24 h of history', async () => {
     await go('/overview')
@@ -137,5 +150,26 @@ describe('metrics history and channel close in the web console', () => {
     await publisher.checkQueue(QUEUE)
     await expect.poll(() => page.locator(`[data-testid="close-channel-${name}"]`).count(), { timeout: 10_000 }).toBe(0)
     expect(pageErrors).toEqual([])
+  })
+
+  it('on a remote profile, explains that only whole connections can be closed and offers no channel close', async () => {
+    // a remote profile (here the same broker seen as a remote one): the backend would answer UNSUPPORTED
+    await go('/profiles')
+    await testid('profile-add-open').click()
+    await testid('profile-name').locator('input').fill('Seen as remote')
+    await testid('profile-amqp').locator('input').fill(web.amqpUrl)
+    await testid('profile-mgmt').locator('input').fill(web.httpUrl)
+    await testid('profile-user').locator('input').fill('guest')
+    await testid('profile-password').locator('input').fill('guest')
+    await testid('profile-save').click()
+    await testid('profile-activate-Seen as remote').click()
+    await go('/clients')
+    await page.getByText(/^Channels \(\d+\)$/).click()
+    await expect.poll(() => testid('channel-close-unsupported').textContent()).toContain('only the whole connection')
+    const buttons = page.locator('[data-testid^="close-channel-"]')
+    await buttons.first().waitFor()
+    for (const b of await buttons.all()) await expect(b.isDisabled()).resolves.toBe(true)
+    await go('/profiles')
+    await testid('profile-activate-Embedded broker').click()
   })
 })
