@@ -9,7 +9,7 @@
  * command and phase, with the machine, the CPU of the broker, the console and the clients (to show the broker was
  * saturated) and the throughput the clients reached. Target: p99 < 200 ms under load.
  *
- * Options: --idle S (10)  --seconds S per loaded phase (25)  --clients N (2)  --loads transient,persistent
+ * Options: --idle S (10)  --seconds S per loaded phase (20)  --clients N (2)  --loads transient,persistent
  *          --interval MS (250)  --browse-messages N (10000)  --json
  */
 import { type ChildProcess } from 'node:child_process';
@@ -35,7 +35,7 @@ function parse() {
   const { values } = parseArgs({
     options: {
       idle: { type: 'string', default: '10' },
-      seconds: { type: 'string', default: '25' },
+      seconds: { type: 'string', default: '20' },
       clients: { type: 'string', default: '2' },
       loads: { type: 'string', default: 'transient,persistent' },
       interval: { type: 'string', default: '250' },
@@ -200,6 +200,7 @@ interface LoadClient {
 
 async function startClients(cfg: Config, load: string, amqpUrl: string, capMs: number): Promise<LoadClient[]> {
   const clients: LoadClient[] = [];
+  const readiness: Promise<void>[] = [];
   for (let i = 0; i < cfg.clients; i++) {
     const child = spawnGroup(process.execPath, ['--import', tsx, join(root, 'bench/load-client.ts'), '--url', amqpUrl, '--loads', load, '--seconds', String(capMs / 1000), '--run-seconds', '5'], {
       cwd: root,
@@ -231,8 +232,10 @@ async function startClients(cfg: Config, load: string, amqpUrl: string, capMs: n
       if (child.exitCode !== 0 && child.signalCode === null) log(`  load client ${i + 1} exited with ${child.exitCode}: ${output().split('\n').slice(-3).join(' | ')}`);
     });
     clients.push({ child, pid: child.pid!, runs, done });
-    await isReady;
+    readiness.push(isReady);
   }
+  // started together: each compiles for a few seconds before it connects
+  await Promise.all(readiness);
   return clients;
 }
 
