@@ -308,8 +308,9 @@ async function runPhase(cfg: Config, base: string, amqpUrl: string, pids: { brok
       console: cpu.console!,
       clients: r2(clientCores),
       bench: g.clientCores,
-      // startCpu's "other" is everything outside the console's process group and this process: the clients too
-      others: r2(Math.max(0, g.otherCores - clientCores)),
+      // startCpu's "other" is everything outside the console's process group (the console alone: its broker child
+      // has a group of its own) and this process: the broker and the clients too
+      others: r2(Math.max(0, g.otherCores - clientCores - cpu.broker!)),
     },
     overviewTicks: events.ticks() - ticks0,
     commands: Object.fromEntries(samples),
