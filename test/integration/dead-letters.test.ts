@@ -165,6 +165,35 @@ describe('dead letters on the embedded broker', () => {
     expect((await ch.checkQueue('policy.dlq')).messageCount).toBe(0)
   })
 
+  it('finds a queue by the x-death its messages carry, but not one holding replayed messages', async () => {
+    await ch.assertQueue('stray', { durable: true })
+    await ch.assertQueue('kept', { durable: true })
+    const xDeath = [{ count: 1, reason: 'expired', queue: 'elsewhere', time: { '!': 'timestamp', value: Math.floor(Date.now() / 1000) }, exchange: '', 'routing-keys': ['elsewhere'] }]
+    ch.sendToQueue('stray', Buffer.from('moved by a shovel'), { headers: { 'x-death': xDeath } })
+    ch.sendToQueue('stray', Buffer.from('plain'), {})
+    await ch.waitForConfirms()
+    await cmd('deadLetters.scan', {})
+    const list = await cmd('deadLetters.list', { offset: 0, limit: 100, filter: { queues: ['orders.dlq'] } })
+    const job = await finished(await cmd('deadLetters.replay', { selection: [list.messages[0]!], target: { kind: 'custom', exchange: '', routingKey: 'kept' }, deathHeaders: 'keep' }))
+    expect(job.replayed).toBe(1)
+    const scan = await cmd('deadLetters.scan', {})
+    const stray = scan.queues.find((q) => q.name === 'stray')
+    expect(stray?.evidence).toEqual(['x-death'])
+    expect(scan.queues.find((q) => q.name === 'kept')).toBeUndefined()
+    // only the dead letter in 'stray' is listed, and a replay of "all" there leaves the plain message alone
+    expect((await cmd('deadLetters.list', { offset: 0, limit: 10, filter: { queues: ['stray'] } })).messages.map((m) => m.reason)).toEqual(['expired'])
+    const all = await finished(await cmd('deadLetters.delete', { filter: { queues: ['stray'] } }))
+    expect(all).toMatchObject({ deleted: 1, skipped: 1 })
+    const left = await ch.get('stray', { noAck: true })
+    expect(left && left.content.toString()).toBe('plain')
+    // put the replayed one back where the next tests expect it
+    const back = await ch.get('kept', { noAck: true })
+    expect(back).toBeTruthy()
+    ch.sendToQueue('orders.dlq', (back as amqp.GetMessage).content, { ...(back as amqp.GetMessage).properties, headers: { ...(back as amqp.GetMessage).properties.headers, 'x-warren-replayed-at': undefined, 'x-warren-replay-count': undefined, 'x-warren-replay-id': undefined } })
+    await ch.waitForConfirms()
+    await cmd('deadLetters.scan', {})
+  })
+
   it('leaves an unroutable replay in the dead-letter queue', async () => {
     const job = await finished(await cmd('deadLetters.replay', { filter: { queues: ['orders.dlq'], reasons: ['maxlen'] }, target: { kind: 'custom', exchange: '', routingKey: 'no-such-queue' }, deathHeaders: 'keep' }))
     expect(job).toMatchObject({ state: 'done', replayed: 0, unroutable: 2 })

@@ -17,7 +17,7 @@ import { deadLetterTargets, loadTopology, ManagementHttp, route } from './discov
 import { exportLines, parseExport } from './export-format'
 import { compileFilter, groupDeadLetters, timeRange, type Filterable } from './filter'
 import { DeadLetterJobRunner, replayRoute, targetText } from './jobs'
-import { describeDeadLetter, typedHeaders } from './model'
+import { describeDeadLetter, isDeadLetter, parseDeaths, typedHeaders } from './model'
 
 type Stored = DeadLetterMessage & { body: Buffer }
 
@@ -37,6 +37,8 @@ interface Cache {
   profileId: string
   scan: DeadLetterScan
   messages: Map<string, Stored[]>
+  /** queues found by x-death only (no DLX routes there): act only on their dead letters */
+  deadOnly: Set<string>
 }
 
 export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof DeadLetterCommands> {
@@ -84,21 +86,24 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
     const target = ctx.activeTarget()
     const vhost = vhostOf(req.vhost)
     const http = new ManagementHttp(target)
-    const topo = await loadTopology(http, vhost)
-    const overview = await ctx.backend().overview()
-    const peek = overview.browseMode === 'peek'
+    const [topo, about] = await Promise.all([loadTopology(http, vhost), http.get('/api/overview').catch(() => ({}))])
+    const productName = String((about as { product_name?: unknown }).product_name ?? '') || 'RabbitMQ'
+    // the shared backend peeks exactly when the profile is the embedded broker
+    const peek = target.embedded
+    const overview = { product: target.embedded ? 'Warren' : productName, browseMode: peek ? ('peek' as const) : ('requeue' as const) }
     const cap = peek ? EMBEDDED_SCAN_CAP : MAX_REQUEUE_BROWSE
     const candidates = deadLetterTargets(topo)
     const messages = new Map<string, Stored[]>()
     const queues: DeadLetterQueue[] = []
     let browseNotice: string | undefined
+    const deadOnly = new Set<string>()
 
     // queues not known as dead-letter queues: a few messages each, looking for x-death (a peek only, unless asked)
     if (peek || req.deep) {
       const others = [...topo.queues.values()].filter((q) => !candidates.has(q.name) && q.messages > 0).slice(0, MAX_DEEP_QUEUES)
       for (const q of others) {
         const page = await ctx.backend().browse({ vhost, queue: q.name, offset: 0, limit: PEEK_FOR_X_DEATH })
-        if (page.messages.some((m) => Array.isArray(m.properties.headers?.['x-death']))) candidates.set(q.name, { dlxs: new Set(), sources: new Set(), byName: false })
+        if (page.messages.some((m) => isDeadLetter({ properties: m.properties, deaths: parseDeaths(m.properties.headers), deathTime: parseDeaths(m.properties.headers)[0]?.time }))) candidates.set(q.name, { dlxs: new Set(), sources: new Set(), byName: false })
       }
     }
     for (const [name, evidence] of candidates) {
@@ -106,10 +111,12 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
       if (!facts) continue
       const read = await readQueue(vhost, name, cap)
       browseNotice ??= read.notice
-      const hasDeaths = read.messages.some((m) => m.deaths.length > 0)
+      const hasDeaths = read.messages.some(isDeadLetter)
       // a queue found only by its name, holding no dead letters, is not one
       if (!evidence.dlxs.size && !hasDeaths) continue
-      messages.set(name, read.messages)
+      // in a queue that no dead-letter exchange feeds, only the dead letters among its messages are shown and acted on
+      messages.set(name, evidence.dlxs.size ? read.messages : read.messages.filter(isDeadLetter))
+      if (!evidence.dlxs.size) deadOnly.add(name)
       const ev: DeadLetterQueue['evidence'] = []
       if (evidence.dlxs.size) ev.push('dlx-target')
       if (hasDeaths) ev.push('x-death')
@@ -136,7 +143,7 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
       queues,
       scannedAt: Date.now(),
     }
-    cache = { profileId: target.profileId, scan: result, messages }
+    cache = { profileId: target.profileId, scan: result, messages, deadOnly }
     return result
   }
 
@@ -217,7 +224,9 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
     if (replay?.target.kind === 'custom' && typeof replay.target.exchange !== 'string') throw new ConsoleError('INVALID', 'choose an exchange')
     const queues = queuesOf(c, req)
     if (!queues.length) throw new ConsoleError('INVALID', 'no dead-letter queue to act on (scan first)')
-    const filter = req.filter ? compileFilter({ ...req.filter, queues: undefined }) : undefined
+    const base = req.filter ? compileFilter({ ...req.filter, queues: undefined }) : undefined
+    const deadOnly = new Set(c.deadOnly)
+    const filter = base ? (m: Filterable) => (!deadOnly.has(m.queue) || isDeadLetter(m)) && base(m) : undefined
     const fullyScanned = c.scan.queues.filter((q) => queues.includes(q.name)).every((q) => !q.truncated)
     const estimate = req.selection ? req.selection.length : fullyScanned || (req.filter && Object.keys(req.filter).some((k) => k !== 'queues')) ? chosen(c, req).length : c.scan.queues.filter((q) => queues.includes(q.name)).reduce((a, q) => a + q.messages, 0)
     const id = randomUUID().slice(0, 8)

@@ -217,3 +217,14 @@ export function describeDeadLetter(m: {
     body: m.body,
   }
 }
+
+/**
+ * Still a dead letter: it carries x-death, and it did not come back from a Warren replay since its last death
+ * (a replayed message keeps x-death when the user chose so; it is dead again only if it died after the replay).
+ */
+export function isDeadLetter(m: Pick<DeadLetterMessage, 'deaths' | 'deathTime' | 'properties'>): boolean {
+  if (!m.deaths.length) return false
+  const replayed = num(m.properties.headers?.[REPLAYED_AT])
+  if (replayed === undefined) return true
+  return (m.deathTime ?? 0) >= replayed * 1000
+}
