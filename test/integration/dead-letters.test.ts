@@ -245,4 +245,19 @@ describe('dead letters on the embedded broker', () => {
     expect(moved).toBe(cancelled.replayed)
     expect(moved + left).toBe(200)
   })
+
+  it('refuses replay, delete, purge and import on a read-only profile (reads still work)', async () => {
+    const p = await cmd('profiles.add', { name: 'ro', amqpUrl: `amqp://127.0.0.1:${broker.port}`, managementUrl: `http://127.0.0.1:${broker.httpPort}`, username: 'guest', password: 'guest', vhost: '/', production: false, readOnly: true })
+    await cmd('profiles.activate', { id: p.id })
+    expect((await cmd('deadLetters.scan', {})).queues.length).toBeGreaterThan(0)
+    const attempts = [
+      dispatchCommand(handlers, 'deadLetters.replay', { filter: {}, target: { kind: 'original' }, deathHeaders: 'keep' }),
+      dispatchCommand(handlers, 'deadLetters.delete', { filter: {} }),
+      dispatchCommand(handlers, 'deadLetters.purge', { queue: 'orders.dlq' }),
+      dispatchCommand(handlers, 'deadLetters.import', { content: '{"format":"warren-dead-letters","version":1}' }),
+    ]
+    for (const r of await Promise.all(attempts)) expect(r).toMatchObject({ ok: false, error: { code: 'READ_ONLY' } })
+    expect((await ch.checkQueue('orders.dlq')).messageCount).toBeGreaterThan(0)
+    await cmd('profiles.activate', { id: 'embedded' })
+  })
 })

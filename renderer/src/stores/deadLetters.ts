@@ -35,6 +35,8 @@ export const useDeadLettersStore = defineStore('deadLetters', () => {
   const jobs = ref<DeadLetterJob[]>([])
   const audit = ref<AuditEntry[]>([])
   const stale = ref(false)
+  /** the view is on screen: only then does a change rescan (on RabbitMQ a scan is get + requeue) */
+  const visible = ref(false)
   let unsubscribe: (() => void)[] | undefined
 
   const selected = computed(() => [...selection.value.values()])
@@ -55,7 +57,7 @@ export const useDeadLettersStore = defineStore('deadLetters', () => {
       }),
       bridge.on('deadLetters.changed', () => {
         stale.value = true
-        void rescanSoon()
+        if (visible.value) void rescanSoon()
       }),
     ]
   }
@@ -214,6 +216,7 @@ export const useDeadLettersStore = defineStore('deadLetters', () => {
     activeJobs,
     audit,
     stale,
+    visible,
     runScan,
     load,
     applyFilter,
