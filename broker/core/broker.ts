@@ -79,20 +79,22 @@ export class BrokerCore {
       const vhost = this.vhosts.get(record.vhost)
       if (!vhost) continue
       const queue = vhost.restoreQueue(record)
-      // A paged queue reads its first window; the rest stays in the store, known by a summary (count, bytes, last
-      // id), so start-up time does not grow with queue length. Priority queues are read whole.
-      const window = queue.paging ? Math.min(queue.paging.limits.windowCount, RECOVERY_PAGE) : RECOVERY_PAGE
+      // A paged queue reads its first window (in chunks sized by the window's count and bytes); the rest stays in the
+      // store, known by a summary (count, last id), so start-up time does not grow with queue length. Priority queues
+      // are read whole.
+      const paging = queue.paging
       for (let afterId = 0; ; ) {
-        const page = this.store.readMessages(queue.ref, afterId, window)
-        for (const stored of page) {
-          queue.enqueue({ message: messageFromStore(stored), redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }, true)
-        }
-        if (page.length > 0) afterId = page[page.length - 1].id
-        if (page.length < window) break
-        if (queue.paging) {
+        const limit = paging ? Math.min(paging.recoveryChunk(), RECOVERY_PAGE) : RECOVERY_PAGE
+        if (limit === 0) {
           queue.recoverPaged(this.store.queueSummary(queue.ref, afterId), afterId)
           break
         }
+        const page = this.store.readMessages(queue.ref, afterId, limit)
+        for (const stored of page) {
+          queue.enqueue({ message: messageFromStore(stored), redelivered: stored.redelivered, stored: true, enqueuedAt: stored.enqueuedAt }, true)
+        }
+        if (page.length < limit) break
+        afterId = page[page.length - 1].id
       }
     }
     for (const record of definitions.bindings) this.vhosts.get(record.vhost)?.restoreBinding(record)

@@ -61,6 +61,8 @@ export interface PagingLimits {
 /** The in-memory window of a queue's ready messages (per queue). */
 export const DEFAULT_WINDOW_COUNT = 4096
 export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024
+/** Messages recovery reads first, before it knows their size. */
+const FIRST_RECOVERY_CHUNK = 64
 /** Messages read from the store per call when browsing or skipping. */
 const BROWSE_PAGE = 1000
 
@@ -235,6 +237,19 @@ export class PagedReadyList implements ReadyList {
     this.pagedLast = Math.max(this.pagedLast, summary.lastId)
     this.pagedCount += summary.count
     this.pagedBytes += Math.round(summary.count * average)
+  }
+
+  /**
+   * Recovery: how many messages to read next to fill the window (0: it is full, summarise the rest). The first read
+   * is small, later ones are sized by the average body so far, so large messages do not overshoot windowBytes.
+   */
+  recoveryChunk(): number {
+    if (this.pagedCount > 0 || this.headFull()) return 0
+    const room = this.limits.windowCount - this.head.length
+    if (this.head.length === 0) return Math.min(FIRST_RECOVERY_CHUNK, room)
+    const average = this.headBytes / this.head.length
+    const byBytes = average > 0 ? Math.floor((this.limits.windowBytes - this.headBytes) / average) : room
+    return Math.max(1, Math.min(room, byBytes))
   }
 
   /** Entries in memory, in delivery order (head, then tail; the paged region between them is not included). */

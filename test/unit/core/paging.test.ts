@@ -339,6 +339,25 @@ for (const kind of kinds) {
         expect(got.every(([, r]) => !r)).toBe(true)
       })
 
+      it('recovers within the byte window too, reading a small first chunk', async () => {
+        const dir = newDir()
+        const first = kind.open(dir)
+        const { vhost, actor } = brokerOn(first)
+        declare(vhost, actor, 'q')
+        const sent = Array.from({ length: 300 }, () => publish(vhost, 'q', { size: 1000 }))
+        await first.close()
+
+        const store = counted(openSqliteStore({ directory: dir }))
+        opened.push(store)
+        const core = new BrokerCore({ store, memoryHighWatermark: 1e12, paging: { windowCount: 1000, windowBytes: 5000 } })
+        const queue = core.vhosts.get('/')!.getQueue('q')
+        expect(store.reads.rows).toBeLessThanOrEqual(64)
+        expect(queue.paging!.inMemory).toBe(5)
+        expect(core.memory.used).toBe(5000)
+        expect(queue.messageCount).toBe(300)
+        expect(drain(queue)).toEqual(sent)
+      })
+
       it('keeps the redelivered flag of requeued messages across a clean restart', async () => {
         const dir = newDir()
         const first = kind.open(dir)
