@@ -15,7 +15,10 @@ function plainToJson(value: PlainFieldValue): unknown {
   if (value instanceof Decimal) return value.toNumber()
   if (Array.isArray(value)) return value.map(plainToJson)
   const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) out[key] = plainToJson(item)
+  for (const [key, item] of Object.entries(value)) {
+    if (key === '__proto__') Object.defineProperty(out, key, { value: plainToJson(item), enumerable: true, writable: true, configurable: true })
+    else out[key] = plainToJson(item)
+  }
   return out
 }
 
@@ -28,7 +31,11 @@ export function fieldTableFrom(json: unknown, what = 'arguments'): FieldTable {
   if (json === undefined || json === null || (Array.isArray(json) && json.length === 0)) return {}
   if (typeof json !== 'object' || Array.isArray(json)) throw badRequest(`${what} must be a JSON object`)
   const table: FieldTable = {}
-  for (const [key, value] of Object.entries(json as Record<string, unknown>)) table[key] = fieldValueFrom(value)
+  for (const [key, value] of Object.entries(json as Record<string, unknown>)) {
+    // JSON.parse makes "__proto__" an own key; assigning it would set the table's prototype instead (as the codec does)
+    if (key === '__proto__') Object.defineProperty(table, key, { value: fieldValueFrom(value), enumerable: true, writable: true, configurable: true })
+    else table[key] = fieldValueFrom(value)
+  }
   return table
 }
 

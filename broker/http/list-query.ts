@@ -23,10 +23,14 @@ function compare(a: unknown, b: unknown): number {
   return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0
 }
 
+/** Column paths come from the query string: never walk into or write through an object's prototype. */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
 function pick(item: unknown, columns: string[][]): unknown {
   if (item === null || typeof item !== 'object') return item
   const out: Record<string, unknown> = {}
   for (const path of columns) {
+    if (path.some((key) => UNSAFE_KEYS.has(key))) continue
     const value = at(item, path)
     if (value === undefined) continue
     let target = out

@@ -382,6 +382,28 @@ describe('AMQP fuzzing over TCP', () => {
     return tally
   }
 
+  it('names that are also JavaScript object keys are plain names (exchange types, argument keys)', async () => {
+    for (const type of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const client = await rawClient(broker.port)
+      await client.handshake()
+      await client.openChannel(1)
+      client.write(methodFrame(1, 'exchange.declare', { exchange: `x-${type}`, type, passive: false, durable: false, autoDelete: false, internal: false, noWait: false, arguments: {} }))
+      const close = await client.expectClose()
+      // RabbitMQ: connection.close 503 COMMAND_INVALID "invalid exchange type" (never 541 INTERNAL_ERROR)
+      expect([close.closeClass, close.replyCode], close.replyText).toEqual([10, 503])
+      client.destroy()
+    }
+    const client = await rawClient(broker.port)
+    await client.handshake()
+    await client.openChannel(1)
+    const args = { __proto__: { 'x-max-length': 1 }, constructor: 'c', 'x-message-ttl': 1000 } as unknown as FieldTable
+    Object.defineProperty(args, '__proto__', { value: { 'x-max-length': 1 }, enumerable: true })
+    client.write(methodFrame(1, 'queue.declare', { queue: '', passive: false, durable: false, exclusive: true, autoDelete: true, noWait: false, arguments: args }))
+    await client.expectMethod(50, 11)
+    client.destroy()
+    expect(errors, errors.join('\n')).toEqual([])
+  })
+
   it(`${CASES} mutated frame sequences: the right connection or channel error with a text, or the broker carries on`, async () => {
     const r = seeded('fuzz-amqp frames')
     const base = corpus()

@@ -18,5 +18,6 @@ export const exchangeTypes = Object.keys(routingTables)
 
 /** The routing table of an exchange type, or undefined for a type the broker does not know. */
 export function createRoutingTable(type: string): RoutingTable | undefined {
-  return routingTables[type]?.()
+  // own keys only: a type named "__proto__" or "constructor" is just an unknown type (found by test/soak/fuzz-http)
+  return Object.hasOwn(routingTables, type) ? routingTables[type]() : undefined
 }
