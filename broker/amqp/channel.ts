@@ -417,8 +417,9 @@ export class AmqpChannel {
   // --- consuming ----------------------------------------------------------------------------------------------
 
   private consume(args: MethodArgs['basic.consume']): void {
+    // read permission before the lookup, as RabbitMQ: without it, a missing queue is 403, not 404
+    this.vhost.authorize(this.actor, 'read', 'queue', args.queue)
     const queue = this.vhost.getQueue(args.queue, this.actor)
-    this.vhost.authorize(this.actor, 'read', 'queue', queue.name)
     const tag = args.consumerTag === '' ? `amq.ctag-${randomBytes(16).toString('base64url')}` : args.consumerTag
     if (this.consumers.has(tag)) throw notAllowed(`attempt to reuse consumer tag '${tag}'`)
     if (queue.consumers.some((consumer) => consumer.exclusive) || (args.exclusive && queue.consumerCount > 0)) {
@@ -461,8 +462,8 @@ export class AmqpChannel {
   }
 
   private get(args: MethodArgs['basic.get']): void {
+    this.vhost.authorize(this.actor, 'read', 'queue', args.queue)
     const queue = this.vhost.getQueue(args.queue, this.actor)
-    this.vhost.authorize(this.actor, 'read', 'queue', queue.name)
     const entry = queue.take(args.noAck)
     if (!entry) {
       this.stats.getEmpty++

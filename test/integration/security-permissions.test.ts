@@ -150,6 +150,8 @@ interface AmqpOperation {
   needs: Need[]
   /** whether the operation's effect is visible (checked as guest): true after it ran, false when it was refused */
   effect?(t: Target, n: Names): Promise<boolean>
+  /** the operation names a resource that does not exist: once every permission check passes, this 404 NOT_FOUND */
+  missing?(n: Names): string
 }
 
 /** a round trip that needs no permission, so an asynchronous channel error (after basic.publish) has arrived */
@@ -227,6 +229,23 @@ const AMQP_OPERATIONS: AmqpOperation[] = [
   },
   { name: 'basic.consume', setup: { queues: ['q'] }, run: (ch, n) => ch.consume(n.q, () => {}), needs: [['read', 'queue', 'q']] },
   { name: 'basic.get', setup: { queues: ['q'], messages: 1 }, run: (ch, n) => ch.get(n.q, { noAck: true }), needs: [['read', 'queue', 'q']], effect: async (t, n) => (await messageCount(t, n.q)) === 0 },
+  // resources that do not exist: the permission is checked first, so a user without it cannot probe for names
+  { name: 'basic.get of a missing queue', setup: {}, run: (ch, n) => ch.get(n.q), needs: [['read', 'queue', 'q']], missing: (n) => `NOT_FOUND - no queue '${n.q}' in vhost '/'` },
+  { name: 'basic.consume of a missing queue', setup: {}, run: (ch, n) => ch.consume(n.q, () => {}), needs: [['read', 'queue', 'q']], missing: (n) => `NOT_FOUND - no queue '${n.q}' in vhost '/'` },
+  { name: 'queue.purge of a missing queue', setup: {}, run: (ch, n) => ch.purgeQueue(n.q), needs: [['read', 'queue', 'q']], missing: (n) => `NOT_FOUND - no queue '${n.q}' in vhost '/'` },
+  { name: 'queue.delete of a missing queue', setup: {}, run: (ch, n) => ch.deleteQueue(n.q), needs: [['configure', 'queue', 'q']] },
+  { name: 'exchange.delete of a missing exchange', setup: {}, run: (ch, n) => ch.deleteExchange(n.x), needs: [['configure', 'exchange', 'x']] },
+  {
+    name: 'basic.publish to a missing exchange',
+    setup: {},
+    run: async (ch, n) => {
+      ch.publish(n.x, 'k', Buffer.from('hello'))
+      await roundTrip(ch)
+    },
+    needs: [['write', 'exchange', 'x']],
+    missing: (n) => `NOT_FOUND - no exchange '${n.x}' in vhost '/'`,
+  },
+  { name: 'queue.bind to a missing exchange', setup: { queues: ['q'] }, run: (ch, n) => ch.bindQueue(n.q, n.x, 'k'), needs: [['write', 'queue', 'q'], ['read', 'exchange', 'x']], missing: (n) => `NOT_FOUND - no exchange '${n.x}' in vhost '/'` },
 ]
 
 type Outcome = 'ok' | { code?: number; message: string }
@@ -409,7 +428,10 @@ function matrix(label: string, start: () => Promise<{ target: Target; stop(): Pr
             return
           }
           const refusal = firstRefusal(user, op.needs, names)
-          if (refusal === undefined) {
+          if (refusal === undefined && op.missing) {
+            expect(outcome).toMatchObject({ code: 404 })
+            expect((outcome as { message: string }).message).toContain(op.missing(names))
+          } else if (refusal === undefined) {
             expect(outcome).toBe('ok')
             if (op.effect) expect(await op.effect(target, names)).toBe(true)
           } else {
