@@ -194,6 +194,29 @@ describe('dead letters on the embedded broker', () => {
     await cmd('deadLetters.scan', {})
   })
 
+  it('replays one message with an edited body and headers; editing refuses more than one', async () => {
+    await ch.assertQueue('edited', { durable: true })
+    const list = await cmd('deadLetters.list', { offset: 0, limit: 100, filter: { queues: ['orders.dlq'], reasons: ['maxlen'] } })
+    const one = list.messages[0]!
+    const headers = { ...one.properties.headers!, fixed: 'yes' }
+    const job = await finished(await cmd('deadLetters.replay', { selection: [one], target: { kind: 'custom', exchange: '', routingKey: 'edited' }, deathHeaders: 'keep', edit: { body: '{"patched":true}', bodyEncoding: 'json', headers } }))
+    expect(job.replayed).toBe(1)
+    const got = (await ch.get('edited', { noAck: true })) as amqp.GetMessage
+    expect(got.content.toString()).toBe('{"patched":true}')
+    expect(got.properties.messageId).toBe(one.properties.messageId)
+    expect(got.properties.headers).toMatchObject({ fixed: 'yes', 'x-warren-replay-count': 1 })
+    // x-death from the edited JSON goes back as a table with an AMQP timestamp
+    const death = (got.properties.headers!['x-death'] as Record<string, unknown>[])[0]!
+    expect(death).toMatchObject({ reason: 'maxlen', queue: 'orders' })
+    expect(death.time).toEqual({ '!': 'timestamp', value: one.deaths[0]!.time! / 1000 })
+    const two = await dispatchCommand(handlers, 'deadLetters.replay', { selection: list.messages.slice(0, 2), target: { kind: 'original' }, deathHeaders: 'keep', edit: { body: 'x' } })
+    expect(two).toMatchObject({ ok: false, error: { code: 'INVALID' } })
+    // put it back for the next tests
+    ch.sendToQueue('orders.dlq', Buffer.from(Buffer.from(one.payloadBase64, 'base64')), { persistent: true, messageId: one.properties.messageId, headers: one.properties.headers })
+    await ch.waitForConfirms()
+    await cmd('deadLetters.scan', {})
+  })
+
   it('leaves an unroutable replay in the dead-letter queue', async () => {
     const job = await finished(await cmd('deadLetters.replay', { filter: { queues: ['orders.dlq'], reasons: ['maxlen'] }, target: { kind: 'custom', exchange: '', routingKey: 'no-such-queue' }, deathHeaders: 'keep' }))
     expect(job).toMatchObject({ state: 'done', replayed: 0, unroutable: 2 })
