@@ -76,7 +76,7 @@ async function scheduleViaForm(exchange: string, body: string, delaySeconds: num
 /** The ids of the listed rows, in the order shown. */
 async function rowIds(): Promise<string[]> {
   // one round trip to the page (a locator per row would be one each)
-  return page.evaluate(() => [...document.querySelectorAll('[data-testid^="scheduled-row-"]')].map((e) => (e.getAttribute('data-testid') ?? '').slice('scheduled-row-'.length)))
+  return page.evaluate(() => Array.from(document.querySelectorAll('[data-testid^="scheduled-row-"]'), (e) => (e.getAttribute('data-testid') ?? '').slice('scheduled-row-'.length)))
 }
 
 /** schedule three through the form, cancel one, reschedule one to 3 s, deliver one now */

@@ -254,9 +254,9 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
           record(done.id, 'ttl', done.queue, dueAt)
           return { id: done.id, source: TTL_SOURCE, mechanism, dueAt, bucket: done.queue, ...(routeWarning ? { routeWarning } : {}) }
         }
-        const holder = await scheduleDelayed(amqp(), message, facts?.type ?? 'direct', dueAt - Date.now())
+        const holder = await scheduleDelayed(amqp(), message, facts?.type ?? 'direct', dueAt)
         if (p.warren) return { id: '', source: exchangeSource(holder), mechanism: 'warren', dueAt, ...(routeWarning ? { routeWarning } : {}) }
-        const id = randomUUID()
+        const id = randomUUID().slice(0, 8)
         record(id, 'plugin', null, dueAt)
         return { id, source: PLUGIN_LOG, mechanism: 'plugin', dueAt, ...(routeWarning ? { routeWarning } : {}) }
       },

@@ -63,7 +63,7 @@ export interface TtlScheduled {
 export async function scheduleTtl(
   link: AmqpLink,
   req: { vhost: string; exchange: string; routingKey: string; properties: MessageProperties; body: Buffer; dueAt: number },
-  id: string = randomUUID(),
+  id: string = randomUUID().slice(0, 8),
   now: () => number = Date.now,
 ): Promise<TtlScheduled> {
   if (req.dueAt - now() > MAX_TTL_DELAY_MS) throw new ConsoleError('INVALID', `delays of more than 45 days cannot be held by TTL queues (RabbitMQ's x-expires limit)`)

@@ -27,21 +27,23 @@ export async function scheduleDelayed(
   link: AmqpLink,
   req: { vhost: string; exchange: string; routingKey: string; properties: MessageProperties; body: Buffer },
   targetType: string,
-  delayMs: number,
+  dueAt: number,
+  now: () => number = Date.now,
 ): Promise<string> {
-  if (delayMs > MAX_PLUGIN_DELAY_MS) throw new ConsoleError('INVALID', `a delay of more than ${MAX_PLUGIN_DELAY_MS} ms (about 49 days) is not held by x-delayed-message`)
+  if (dueAt - now() > MAX_PLUGIN_DELAY_MS) throw new ConsoleError('INVALID', `a delay of more than ${MAX_PLUGIN_DELAY_MS} ms (about 49 days) is not held by x-delayed-message`)
   const direct = targetType === 'x-delayed-message'
   if (!direct && req.exchange === '') {
     throw new ConsoleError('INVALID', 'the default exchange cannot be reached through a delayed exchange (it takes no bindings): schedule to a named exchange such as amq.direct')
   }
   const holder = direct ? req.exchange : HOLDER_EXCHANGE
-  const headers = { ...(req.properties.headers ?? {}), 'x-delay': Math.max(1, Math.round(delayMs)), ...(direct ? {} : { [TARGET_HEADER]: req.exchange }) }
-  const options: amqp.Options.Publish = { ...publishOptions({ deliveryMode: 2, ...req.properties }), headers, mandatory: false }
   await link.withChannel(req.vhost, async (ch) => {
     if (!direct) {
       await ch.assertExchange(HOLDER_EXCHANGE, 'x-delayed-message', { durable: true, autoDelete: false, arguments: { 'x-delayed-type': 'headers' } })
       await ch.bindExchange(req.exchange, HOLDER_EXCHANGE, '', { 'x-match': 'all', [TARGET_HEADER]: req.exchange })
     }
+    // x-delay is relative: measured at the last moment, so the declares above do not make the message late
+    const headers = { ...(req.properties.headers ?? {}), 'x-delay': Math.max(1, Math.round(dueAt - now())), ...(direct ? {} : { [TARGET_HEADER]: req.exchange }) }
+    const options: amqp.Options.Publish = { ...publishOptions({ deliveryMode: 2, ...req.properties }), headers, mandatory: false }
     ch.publish(holder, req.routingKey, req.body, options)
     await ch.waitForConfirms()
   })
