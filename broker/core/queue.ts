@@ -356,7 +356,9 @@ export class Queue implements QueueDefinition {
       while (this.ready.length > 0) {
         const consumer = this.pickConsumer()
         if (!consumer) break
-        const head = this.ready.peek()!
+        // (peek may read a page back from the store; it comes back empty only if the store lost messages)
+        const head = this.ready.peek()
+        if (!head) break
         if (head.expiresAt !== undefined && head.expiresAt <= now) {
           this.dropExpired(now)
           continue
