@@ -1,5 +1,6 @@
 /** The JSON objects of the management API, with RabbitMQ's field names. */
 import { createHash } from 'node:crypto'
+import { TLSSocket } from 'node:tls'
 import type { AmqpChannel } from '../amqp/channel'
 import type { AmqpConnection } from '../amqp/connection'
 import { canonicalTableKey } from '../core/arguments'
@@ -139,9 +140,6 @@ export function connectionJson(deps: ApiDeps, connection: AmqpConnection): Recor
     host: stripV4Prefix(host),
     name: connection.name,
     node: deps.node,
-    peer_cert_issuer: null,
-    peer_cert_subject: null,
-    peer_cert_validity: null,
     peer_host: stripV4Prefix(peerHost),
     peer_port: peerPort,
     port,
@@ -151,11 +149,7 @@ export function connectionJson(deps: ApiDeps, connection: AmqpConnection): Recor
     send_oct: send,
     send_oct_details: { rate: deps.sampler.rate(connection, 1) },
     send_pend: connection.socket.writableLength,
-    ssl: false,
-    ssl_cipher: null,
-    ssl_hash: null,
-    ssl_key_exchange: null,
-    ssl_protocol: null,
+    ...tlsFields(connection),
     state: connection.isOpen ? 'running' : 'closing',
     timeout: connection.heartbeat,
     type: 'network',
@@ -280,4 +274,26 @@ export function vhostOctets(deps: Pick<ApiDeps, 'connections'>, vhost: Vhost): n
 
 export function userJson(user: UserRecord): Record<string, unknown> {
   return { name: user.name, password_hash: user.passwordHash, hashing_algorithm: user.hashingAlgorithm, tags: user.tags, limits: {} }
+}
+
+/** RabbitMQ's ssl_* and peer_cert_* fields: what an amqps connection negotiated, and the client's certificate if any. */
+function tlsFields(connection: AmqpConnection) {
+  const socket = connection.socket
+  if (!(socket instanceof TLSSocket)) {
+    return { ssl: false, ssl_cipher: null, ssl_hash: null, ssl_key_exchange: null, ssl_protocol: null, peer_cert_issuer: null, peer_cert_subject: null, peer_cert_validity: null }
+  }
+  const cipher = socket.getCipher()
+  const cert = socket.getPeerCertificate()
+  const dn = (name: Record<string, unknown> | undefined) => (name ? Object.entries(name).map(([k, v]) => `${k}=${String(v)}`).join(',') : null)
+  const hasCert = cert && Object.keys(cert).length > 0
+  return {
+    ssl: true,
+    ssl_cipher: cipher?.standardName ?? cipher?.name ?? null,
+    ssl_hash: null,
+    ssl_key_exchange: null,
+    ssl_protocol: socket.getProtocol()?.toLowerCase() ?? null,
+    peer_cert_issuer: hasCert ? dn(cert.issuer as unknown as Record<string, unknown>) : null,
+    peer_cert_subject: hasCert ? dn(cert.subject as unknown as Record<string, unknown>) : null,
+    peer_cert_validity: hasCert ? `${cert.valid_from} - ${cert.valid_to}` : null,
+  }
 }

@@ -88,8 +88,10 @@ describe('AMQP over TLS (amqps)', () => {
       const message = await waitFor(async () => (await ch.get(queue, { noAck: true })) || undefined, 3_000)
       expect(message!.content.toString()).toBe('over tls')
       // the management API sees it as a connection like any other
-      const connections = (await httpsGet(broker.httpPort!, '/api/connections', pem('ca.crt'))).body as { user: string }[]
-      expect(connections.map((c) => c.user)).toContain('guest')
+      const connections = (await httpsGet(broker.httpPort!, '/api/connections', pem('ca.crt'))).body as { user: string; ssl: boolean; ssl_protocol: string | null; port: number }[]
+      const tls = connections.find((c) => c.port === broker.tlsPort)
+      expect(tls).toMatchObject({ user: 'guest', ssl: true })
+      expect(tls!.ssl_protocol).toMatch(/^tlsv1\.[23]$/)
     } finally {
       await conn.close()
     }
@@ -145,10 +147,15 @@ describe('client certificates (verifyPeer, --tls-verify-peer)', () => {
       host: '127.0.0.1',
       tls: readTlsFiles({ certFile: file('server.crt'), keyFile: file('server.key'), caFile: file('ca.crt'), verifyPeer: true }),
       tlsPort: 0,
+      httpPort: 0,
     })
     try {
       const port = strict.tlsPort!
       const conn = await amqps(port, { cert: pem('client.crt'), key: pem('client.key') })
+      // the management API shows whose certificate it was
+      const listed = (await (await fetch(`http://127.0.0.1:${strict.httpPort}/api/connections`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })).json()) as Record<string, unknown>[]
+      expect(listed).toHaveLength(1)
+      expect(listed[0]).toMatchObject({ ssl: true, peer_cert_subject: 'CN=client', peer_cert_issuer: 'CN=ca' })
       await conn.close()
       await expect(amqps(port)).rejects.toThrow()
       await expect(amqps(port, { cert: pem('stranger.crt'), key: pem('stranger.key') })).rejects.toThrow()
