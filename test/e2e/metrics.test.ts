@@ -130,6 +130,8 @@ describe('metrics history and channel close in the web console', () => {
     await testid('overview-range-live').click()
     await expect.poll(title).toContain('(live)')
     await testid('rate-chart').locator('canvas').waitFor()
+    await page.waitForTimeout(3000) // a few ticks after the history
+    await shot('overview-live-history')
   })
 
   it('closes one channel after its name is typed: the client sees 320 on it, the connection keeps publishing', async () => {
