@@ -23,8 +23,9 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const { port, host, heartbeat, httpPort } = parsed.options
-  // --bind: where the HTTP API listens (the web console keeps it on loopback and proxies to it); default: --host
-  const httpHost = parsed.options.httpHost ?? host
+  // --bind: where the HTTP API listens; default: loopback (startBroker's), even when AMQP listens on every interface
+  // (WARREN_AMQP_HOST=0.0.0.0 must not expose the management API too)
+  const httpHost = parsed.options.httpHost
   const dataDir = parsed.options.dataDir === undefined ? undefined : resolve(parsed.options.dataDir)
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
 
