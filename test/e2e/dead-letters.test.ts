@@ -125,6 +125,7 @@ async function scenario(url: string, backend: 'embedded' | 'rabbitmq'): Promise<
   await tid('dl-target-original').click()
   await tid('dl-dry-run-button').click()
   await expect.poll(() => tid('dl-dry-run').textContent()).toContain('orders')
+  expect(await tid('dl-dry-run-items').textContent()).toContain('e2e.shop → order.created')
   await tid('dl-replay-confirm').click()
   await expect.poll(() => got.length, { timeout: 20_000 }).toBe(1)
   const replayed = got[0]!
@@ -155,7 +156,18 @@ async function scenario(url: string, backend: 'embedded' | 'rabbitmq'): Promise<
   await tid('dl-replay-all').click()
   await tid('dl-target-custom').click()
   await page.locator('[data-testid="dl-replay-key"] input').fill('bulk.target')
+  // a rate limit of 2,000/s: time to pause and resume from the progress bar
+  await page.locator('[data-testid="dl-replay-rate"] input').fill('2000')
   await tid('dl-replay-confirm').click()
+  await tid('dl-job-pause').click()
+  await expect.poll(() => page.locator('[data-testid^="dl-job-"]').first().textContent()).toContain('paused')
+  const processed = async () => Number(/^(\d+) \//.exec(((await tid('dl-job-summary').first().textContent()) ?? '').trim())?.[1] ?? -1)
+  await page.waitForTimeout(600) // confirms already in flight when pausing still land
+  const atPause = await processed()
+  await page.waitForTimeout(1200)
+  expect(await processed()).toBe(atPause)
+  expect(atPause).toBeLessThan(BULK)
+  await tid('dl-job-resume').click()
   step("await expect.poll(() => page.locator('[d")
   await expect.poll(() => page.locator('[data-testid="dl-job-progress"]').first().getAttribute('data-percent'), { timeout: 90_000 }).toBe('100')
   await expect.poll(() => tid('dl-job-summary').first().textContent()).toContain(`${BULK} replayed`)
