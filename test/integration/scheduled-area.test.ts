@@ -114,6 +114,28 @@ describe('scheduled area on the embedded broker (warren mechanism)', () => {
   })
 })
 
+describe('scheduled area, plugin mechanism (x-delayed-message, as with rabbitmq_delayed_message_exchange)', () => {
+  it('schedules through the delayed exchange, keeps a log it cannot manage, and the message arrives when due', async () => {
+    const dueAt = Date.now() + 800
+    const r = await cmd('scheduled.schedule', { vhost: '/', exchange: 'shop', routingKey: 'order', body: 'p-1', bodyEncoding: 'text', dueAt, mechanism: 'plugin' })
+    expect(r.source).toBe('plugin-log')
+    const caps = await cmd('scheduled.capabilities', { vhost: '/' })
+    expect(caps.sources.find((s) => s.id === 'plugin-log')).toMatchObject({ manageable: false, pending: 1 })
+    const log = await cmd('scheduled.list', { vhost: '/', source: 'plugin-log', page: 1, pageSize: 10 })
+    expect(log.items).toHaveLength(1)
+    expect(log.items[0]).toMatchObject({ manageable: false, exchange: 'shop', routingKey: 'order', mechanism: 'plugin' })
+    expect(log.notice).toMatch(/cannot list or cancel/)
+    expect((await fails('scheduled.cancel', { vhost: '/', source: 'plugin-log', id: r.id })).code).toBe('NOT_SUPPORTED')
+    await until(() => arrivals.has('p-1'))
+    expect(Math.abs(arrivals.get('p-1')! - dueAt)).toBeLessThan(1000)
+    // once past due (and found routable), the log forgets it
+    await sleep(4200)
+    await cmd('scheduled.list', { vhost: '/', source: 'plugin-log', page: 1, pageSize: 10 })
+    await sleep(2100)
+    expect((await cmd('scheduled.list', { vhost: '/', source: 'plugin-log', page: 1, pageSize: 10 })).totalCount).toBe(0)
+  })
+})
+
 describe('scheduled area, TTL + dead-letter mechanism (on the embedded broker)', () => {
   it('schedules into bucket queues, cancels, reschedules and delivers now, each on time', async () => {
     const base = { vhost: '/', exchange: 'shop', routingKey: 'order', bodyEncoding: 'text' as const, mechanism: 'ttl' as const }

@@ -66,7 +66,9 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
         const product = str(o.product_name) || 'RabbitMQ'
         const types = arr(o.exchange_types as unknown).map((x) => str(obj(x).name))
         const plain = Array.isArray(o.exchange_types) ? (o.exchange_types as unknown[]).filter((x) => typeof x === 'string').map(String) : []
-        return { product, warren: t.embedded || /warren/i.test(product), delayedType: [...types, ...plain].includes('x-delayed-message') }
+        const warren = t.embedded || /warren/i.test(product)
+        // Warren always implements x-delayed-message (older builds did not list it among the exchange types)
+        return { product, warren, delayedType: warren || [...types, ...plain].includes('x-delayed-message') }
       })
     value.catch(() => (probed = undefined))
     probed = { profileId: id, at: Date.now(), value }
@@ -124,8 +126,10 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
         const pending = delayed.includes(name) ? await w.count(vhost, name).catch(() => undefined) : 0
         sources.push({ id: exchangeSource(name), label: name === HOLDER_EXCHANGE ? `${name} (scheduled from the console)` : name, mechanism: 'warren', pending, manageable: true })
       }
-    } else if (p.delayedType) {
-      sources.push({ id: PLUGIN_LOG, label: 'Scheduled through the plugin (log only)', mechanism: 'plugin', pending: registry.count(profileId(), vhost, 'plugin'), manageable: false })
+    }
+    const logged = registry.count(profileId(), vhost, 'plugin')
+    if ((!p.warren && p.delayedType) || logged > 0) {
+      sources.push({ id: PLUGIN_LOG, label: 'Scheduled through the plugin (log only)', mechanism: 'plugin', pending: logged, manageable: false })
     }
     sources.push({ id: TTL_SOURCE, label: 'TTL delay queues (warren.delay.ttl.*)', mechanism: 'ttl', pending: registry.count(profileId(), vhost, 'ttl'), manageable: true })
     const ttlPrecision =
@@ -230,6 +234,7 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
         const p = await probe()
         const mechanisms = mechanismsOf(p)
         const mechanism = req.mechanism ?? mechanisms[0]
+        // the plugin path works wherever x-delayed-message does (Warren implements it like the plugin)
         if (!mechanisms.includes(mechanism) && !(mechanism === 'plugin' && p.delayedType)) {
           throw new ConsoleError('NOT_SUPPORTED', `this broker cannot schedule with '${mechanism}' (it offers ${mechanisms.join(', ')})`)
         }
@@ -255,7 +260,8 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
           return { id: done.id, source: TTL_SOURCE, mechanism, dueAt, bucket: done.queue, ...(routeWarning ? { routeWarning } : {}) }
         }
         const holder = await scheduleDelayed(amqp(), message, facts?.type ?? 'direct', dueAt)
-        if (p.warren) return { id: '', source: exchangeSource(holder), mechanism: 'warren', dueAt, ...(routeWarning ? { routeWarning } : {}) }
+        // on Warren the broker lists it; asked for 'plugin' explicitly, it is logged as the plugin path would be
+        if (p.warren && mechanism !== 'plugin') return { id: '', source: exchangeSource(holder), mechanism: 'warren', dueAt, ...(routeWarning ? { routeWarning } : {}) }
         const id = randomUUID().slice(0, 8)
         record(id, 'plugin', null, dueAt)
         return { id, source: PLUGIN_LOG, mechanism: 'plugin', dueAt, ...(routeWarning ? { routeWarning } : {}) }
