@@ -441,10 +441,18 @@ export class AmqpConnection {
     this.vhost?.releaseOwner(this)
   }
 
+  private reportedClosed = false
+
+  /**
+   * The socket is gone (or going): resources are released and the server forgets the connection, exactly once.
+   * Keyed on its own flag, not on the state: a connection.close handshake sets the state to 'closed' before the socket
+   * closes, and the server's set of connections kept every politely closed connection (found by test/soak/load).
+   */
   private terminate(): void {
     this.releaseResources()
-    if (this.state !== 'closed') {
-      this.state = 'closed'
+    this.state = 'closed'
+    if (!this.reportedClosed) {
+      this.reportedClosed = true
       this.context.onClosed(this)
     }
   }
