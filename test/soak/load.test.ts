@@ -7,7 +7,6 @@
 //   the publisher gets connection.blocked, the broker's RSS stays bounded, another client still consumes and the
 //   management API answers; once the stalled consumer goes away the publisher is unblocked.
 import { readFileSync, rmSync } from 'node:fs'
-import { connect as netConnect } from 'node:net'
 import amqp from 'amqplib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { methodFrame } from '../../broker/protocol'
