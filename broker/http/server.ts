@@ -185,6 +185,8 @@ export class ManagementApi {
       'Content-Length': Buffer.byteLength(text),
       'Cache-Control': 'no-cache',
       Vary: 'accept, accept-encoding, origin',
+      // the JSON is never to be read as a script, a style or a page by a browser that loads it from elsewhere
+      'X-Content-Type-Options': 'nosniff',
       ...headers,
     })
     res.end(text)

@@ -65,6 +65,13 @@ describe('cross-site requests are refused with 403 and change nothing', () => {
     }
   })
 
+  it('answers carry no CORS permission and forbid content sniffing', async () => {
+    for (const response of [await api().call('GET', '/api/overview'), await api().call('GET', '/api/overview', { headers: { origin: 'http://evil.example' } })]) {
+      expect(response.headers.get('access-control-allow-origin')).toBeNull()
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    }
+  })
+
   it('refused before authentication: no credentials are checked and no login is attempted', async () => {
     const response = await api().call('GET', '/api/overview', { auth: false, headers: { 'sec-fetch-site': 'cross-site' } })
     expect(response.status).toBe(403)
