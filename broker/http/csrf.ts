@@ -12,8 +12,10 @@
  *   `same-site` is refused too, since another port of the same host is another program;
  * - an `Origin` header (sent by browsers on cross-origin requests and on every POST/PUT/DELETE) whose host:port is not
  *   the one the request was sent to, or `Origin: null` (sandboxed frames, file: pages);
- * - a `Host` header that does not name this machine when the API listens on loopback only: a DNS-rebinding page
- *   (evil.example resolving to 127.0.0.1) is "same-origin" to the browser, but its requests carry its own host name.
+ * - from a browser, a `Host` header that does not name this machine when the API listens on loopback only: a
+ *   DNS-rebinding page (evil.example resolving to 127.0.0.1) is "same-origin" to the browser, but its requests carry
+ *   its own host name. Requests that are not from a browser (no Sec-Fetch-*, no Origin, no "Mozilla/" user agent:
+ *   rabbitmqadmin, curl, the web console's proxy forwarding them) may use any name a proxy in front gives them.
  *
  * Clients that are not browsers (rabbitmqadmin, curl, amqplib tools, the console backend) send none of these headers
  * and are not affected; neither is the web console served from the API's own port, whose requests are same-origin.
@@ -71,10 +73,17 @@ export function crossSiteCheck(headers: IncomingHttpHeaders, options: { loopback
       return { refused: `cross-site request refused (Origin ${origin} is not this server)` }
     }
   }
-  if (options.loopbackOnly && !isAcceptableHost(host, options.allowedHosts)) {
+  if (options.loopbackOnly && fromBrowser(headers) && !isAcceptableHost(host, options.allowedHosts)) {
     return { refused: `request for host '${hostName(host ?? '')}' refused: this API answers on loopback only (DNS rebinding?)` }
   }
   return {}
+}
+
+/** Whether a request comes from a web browser: fetch metadata, an Origin, or a browser's user agent. */
+export function fromBrowser(headers: IncomingHttpHeaders): boolean {
+  if (headers.origin !== undefined) return true
+  if (Object.keys(headers).some((name) => name.startsWith('sec-fetch-'))) return true
+  return /\bMozilla\//.test(headers['user-agent'] ?? '')
 }
 
 /** A Host header as URL.host writes it: lower case, default ports dropped. */
