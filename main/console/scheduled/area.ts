@@ -285,7 +285,13 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
             ...(mechanism === 'plugin' ? { notice: 'RabbitMQ cannot list or cancel the messages its delayed-message plugin holds: this is the console’s own log of what it scheduled.' } : {}),
           }
         }
-        return warren().list(req.vhost, holderOf(req.source), page, pageSize, req.sortReverse === true)
+        try {
+          return await warren().list(req.vhost, holderOf(req.source), page, pageSize, req.sortReverse === true)
+        } catch (e) {
+          // the holder exchange does not exist until the first message is scheduled: nothing pending
+          if (isNotFound(e)) return { items: [], page, pageSize, filteredCount: 0, totalCount: 0, sorts: ['dueAt'] }
+          throw e
+        }
       },
 
       'scheduled.get': async (ref): Promise<ScheduledDetail> => {
