@@ -206,7 +206,7 @@ describe('dead letters on the embedded broker', () => {
     expect(got.properties.messageId).toBe(one.properties.messageId)
     expect(got.properties.headers).toMatchObject({ fixed: 'yes', 'x-warren-replay-count': 1 })
     // x-death from the edited JSON goes back as a table with an AMQP timestamp
-    const death = (got.properties.headers!['x-death'] as Record<string, unknown>[])[0]!
+    const death = (got.properties.headers!['x-death'] as unknown as Record<string, unknown>[])[0]!
     expect(death).toMatchObject({ reason: 'maxlen', queue: 'orders' })
     expect(death.time).toEqual({ '!': 'timestamp', value: one.deaths[0]!.time! / 1000 })
     const two = await dispatchCommand(handlers, 'deadLetters.replay', { selection: list.messages.slice(0, 2), target: { kind: 'original' }, deathHeaders: 'keep', edit: { body: 'x' } })
@@ -270,8 +270,18 @@ describe('dead letters on the embedded broker', () => {
   })
 
   it('refuses replay, delete, purge and import on a read-only profile (reads still work)', async () => {
+    // a job running when the profile changes stops, leaving what it did not move in the dead-letter queue
+    const before = (await ch.checkQueue('orders.dlq')).messageCount + (await ch.checkQueue('slow.target')).messageCount
+    const running = await cmd('deadLetters.replay', { filter: { queues: ['orders.dlq'] }, target: { kind: 'custom', exchange: '', routingKey: 'slow.target' }, deathHeaders: 'keep', rateLimit: 20 })
+    await new Promise((r) => setTimeout(r, 300))
     const p = await cmd('profiles.add', { name: 'ro', amqpUrl: `amqp://127.0.0.1:${broker.port}`, managementUrl: `http://127.0.0.1:${broker.httpPort}`, username: 'guest', password: 'guest', vhost: '/', production: false, readOnly: true })
     await cmd('profiles.activate', { id: p.id })
+    const stopped = await finished(running)
+    expect(stopped.state).toBe('cancelled')
+    expect(stopped.error).toMatch(/profile changed/)
+    expect(stopped.replayed).toBeLessThan(before)
+    await new Promise((r) => setTimeout(r, 200))
+    expect((await ch.checkQueue('orders.dlq')).messageCount + (await ch.checkQueue('slow.target')).messageCount).toBe(before)
     expect((await cmd('deadLetters.scan', {})).queues.length).toBeGreaterThan(0)
     const attempts = [
       dispatchCommand(handlers, 'deadLetters.replay', { filter: {}, target: { kind: 'original' }, deathHeaders: 'keep' }),

@@ -247,6 +247,9 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
       onProgress: (job) => ctx.emit('deadLetters.job', job),
     })
     jobs.set(id, runner)
+    // keep the live jobs and the last 50 finished ones
+    const finished = [...jobs.values()].filter((r) => r.job.state !== 'running' && r.job.state !== 'paused')
+    for (const r of finished.slice(0, Math.max(0, finished.length - 50))) jobs.delete(r.job.id)
     const profileId = target.profileId
     void runner.done.then((job) => {
       const n = action === 'replay' ? job.replayed : job.deleted
@@ -395,10 +398,10 @@ export function createDeadLetterArea(ctx: ConsoleContext): ConsoleArea<keyof Dea
     },
     profileChanged() {
       cache = undefined
-      for (const r of jobs.values()) void r.abort()
+      for (const r of jobs.values()) void r.abort('stopped: the active profile changed (unfinished messages stay in their dead-letter queue)')
     },
     async close() {
-      await Promise.all([...jobs.values()].map((r) => r.abort().then(() => r.done)))
+      await Promise.all([...jobs.values()].map((r) => r.abort('stopped: the console is closing (unfinished messages stay in their dead-letter queue)').then(() => r.done)))
     },
   }
 }

@@ -67,6 +67,7 @@ export class DeadLetterJobRunner {
   private cancelled = false
   private wakeUp: (() => void) | undefined
   private lost: Error | undefined
+  private abortReason: string | undefined
   private connection: amqp.ChannelModel | undefined
   private lastEmit = 0
   private rateWindow: { at: number; processed: number }[] = []
@@ -117,7 +118,8 @@ export class DeadLetterJobRunner {
   }
 
   /** drops the connection at once (profile switched, console closing): unacked messages go back to their queues */
-  async abort(): Promise<void> {
+  async abort(reason = 'stopped'): Promise<void> {
+    this.abortReason = reason
     this.cancel()
     await this.connection?.close().catch(() => {})
   }
@@ -160,7 +162,7 @@ export class DeadLetterJobRunner {
       connection.on('error', () => {})
       connection.on('close', (e?: unknown) => {
         if (this.job.state === 'running' || this.job.state === 'paused') {
-          this.lost = new Error(`connection to the broker lost${e ? `: ${amqpError(e).message}` : ''}`)
+          this.lost = new Error(this.abortReason ?? `connection to the broker lost${e ? `: ${amqpError(e).message}` : ''}`)
           this.wake()
         }
       })
@@ -168,11 +170,12 @@ export class DeadLetterJobRunner {
         if (this.cancelled || this.lost) break
         await this.runQueue(connection, queue)
       }
-      if (this.lost) throw this.lost
+      if (this.lost && !this.abortReason) throw this.lost
       this.job.state = this.cancelled ? 'cancelled' : 'done'
+      if (this.abortReason) this.job.error = this.abortReason
     } catch (e) {
-      this.job.state = this.cancelled && !this.lost ? 'cancelled' : 'failed'
-      this.job.error = this.lost?.message ?? amqpError(e).message
+      this.job.state = this.abortReason || (this.cancelled && !this.lost) ? 'cancelled' : 'failed'
+      this.job.error = this.abortReason ?? this.lost?.message ?? amqpError(e).message
     } finally {
       await this.connection?.close().catch(() => {})
       this.job.finishedAt = Date.now()

@@ -210,7 +210,7 @@ describe('discovery and routing', () => {
         { name: 'parking-lot', messages: 0, arguments: {} },
       ].map((q) => [q.name, q]),
     ),
-    exchanges: new Map([
+    exchanges: new Map<string, { type: string; arguments: ArgTable }>([
       ['', { type: 'direct', arguments: {} }],
       ['dlx', { type: 'fanout', arguments: {} }],
       ['dlx.fan', { type: 'fanout', arguments: {} }],
