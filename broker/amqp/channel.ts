@@ -408,10 +408,15 @@ export class AmqpChannel {
       if (operation.kind === 'publish') this.publish(operation.publish, operation.body)
       else this.settle(operation.tag, operation.multiple, operation.requeue, operation.method)
     }
-    // tx.commit-ok only once the transaction's persistent messages are on disk
-    this.connection.core.store.whenCommitted(() => {
-      if (!this.closing && this.connection.channels.get(this.id) === this) this.connection.sendMethod(this.id, 'tx.commit-ok', {})
-    })
+    // tx.commit-ok only once the transaction's persistent messages are on disk. A failed store commit keeps them
+    // queued and retries (the disk alarm blocks publishers meanwhile): commit-ok waits for the retry that succeeds.
+    const store = this.connection.core.store
+    const whenDurable = (error?: Error): void => {
+      if (this.closing || this.connection.channels.get(this.id) !== this) return
+      if (error) store.whenCommitted(whenDurable)
+      else this.connection.sendMethod(this.id, 'tx.commit-ok', {})
+    }
+    store.whenCommitted(whenDurable)
   }
 
   // --- consuming ----------------------------------------------------------------------------------------------

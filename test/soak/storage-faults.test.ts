@@ -230,6 +230,44 @@ describe.skipIf(!MOUNT_OK)('storage faults under the SQLite store', () => {
     broker = undefined
   }, 90_000)
 
+  it('a transaction committed while the disk is full gets tx.commit-ok only once its messages are written', async () => {
+    const mountPoint = makeTempDir('warren-full-tx-')
+    run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint])
+    cleanups.push(() => rmSync(mountPoint, { recursive: true, force: true }))
+    cleanups.push(() => run('umount', ['-l', mountPoint]))
+    const dataDir = join(mountPoint, 'data')
+    mkdirSync(dataDir)
+    const log: LogLine[] = []
+    let broker: BrokerHandle | undefined = await startBroker({ port: 0, host: '127.0.0.1', dataDir, logger: capturingLogger(log) })
+    cleanups.push(() => void broker?.close().catch(() => {}))
+    const url = () => `amqp://guest:guest@127.0.0.1:${broker!.port}`
+    const conn = await amqp.connect(url())
+    conn.on('error', () => {})
+    const ch = await conn.createChannel()
+    await ch.assertQueue('tx-full', { durable: true })
+    await ch.assertQueue('tx-full', { durable: true }) // a round trip: the declare is committed
+    const filler = fillDisk(mountPoint)
+    // amqplib has no tx API: tx.select (90,10) and tx.commit (90,20) through its rpc, as test/integration/confirms-tx does
+    const txCh = await conn.createChannel()
+    const rpc = (txCh as unknown as { rpc(method: number, fields: object, expect: number): Promise<unknown> }).rpc.bind(txCh)
+    await rpc(0x005a000a, {}, 0x005a000b)
+    for (let i = 1; i <= 50; i++) txCh.sendToQueue('tx-full', Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(4096, 0x62)]), { persistent: true })
+    let committed = false
+    const commit = rpc(0x005a0014, {}, 0x005a0015).then(() => (committed = true))
+    await waitFor(() => broker!.core.store.writeError !== undefined, 10_000)
+    await sleep(1000)
+    expect(committed, 'tx.commit-ok while the messages could not be written').toBe(false)
+    unlinkSync(filler)
+    await commit
+    await waitFor(() => broker!.core.store.writeError === undefined, 10_000)
+    await conn.close()
+    await broker.close()
+    broker = await startBroker({ port: 0, host: '127.0.0.1', dataDir, logger: capturingLogger(log) })
+    expect(await drain(url(), 'tx-full')).toEqual(Array.from({ length: 50 }, (_, i) => i + 1))
+    await broker.close()
+    broker = undefined
+  }, 60_000)
+
   it('a database whose file system turns read-only: nacks and connection.blocked, one log line, no crash; confirmed messages are there after the repair', async () => {
     const image = join(makeTempDir('warren-ro-img-'), 'fs.img')
     const mountPoint = makeTempDir('warren-ro-')
