@@ -53,7 +53,11 @@ describe('names and channels', () => {
     expect(COMMAND_NAMES).toContain('broker.status')
     expect(COMMAND_NAMES).toEqual(expect.arrayContaining(['profiles.list', 'queues.list', 'messages.browse', 'messages.publish', 'connections.close']))
     expect(new Set(COMMAND_NAMES).size).toBe(COMMAND_NAMES.length)
-    expect(EVENT_NAMES).toEqual(['broker.statusChanged', 'profiles.changed', 'overview.tick'])
+    // the management events first, then each area's (composed in main/contract/index.ts)
+    expect(EVENT_NAMES.slice(0, 3)).toEqual(['broker.statusChanged', 'profiles.changed', 'overview.tick'])
+    expect(new Set(EVENT_NAMES).size).toBe(EVENT_NAMES.length)
+    // every area's names carry their area's prefix, so two areas cannot collide
+    for (const name of [...COMMAND_NAMES, ...EVENT_NAMES]) expect(name).toMatch(/^[a-z][a-zA-Z]*\.[a-zA-Z.]+$/)
   })
 
   it('recognises only known names (no prototype keys)', () => {
