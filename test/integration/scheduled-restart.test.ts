@@ -17,7 +17,7 @@ import { makeTempDir, sleep, spawnBrokerProcess, type BrokerProcess } from '../h
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterAll(async () => {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {})
-})
+}, 120_000)
 
 function consoleFor(amqpUrl: string, managementUrl: string): { service: ConsoleService; cmd: <K extends CommandName>(name: K, req: CommandRequest<K>) => Promise<CommandResponse<K>> } {
   const profiles = new ProfileStore(':memory:', new AesGcmSecretBox(randomBytes(32)), { amqpUrl, managementUrl })
@@ -108,8 +108,9 @@ describe('scheduled messages survive a restart of the embedded broker', () => {
 
 describe('scheduled messages on RabbitMQ without the plugin (TTL + dead-letter delay queues)', () => {
   it('schedules three, cancels one: two arrive on time, the cancelled one never', async () => {
-    const node: RabbitMQNode = await startRabbitMQNode()
-    cleanups.push(() => node.stop())
+    const starting = startRabbitMQNode()
+    cleanups.push(() => starting.then((n) => n.stop()))
+    const node: RabbitMQNode = await starting
     const url = new URL(node.amqpUrl)
     url.username = 'guest'
     url.password = 'guest'
