@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import amqp from 'amqplib'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dispatchCommand, type CommandHandlers, type CommandName, type CommandRequest, type CommandResponse, type DeadLetterJob, type WarrenEvents } from '../../main/contract'
 import { ProfileStore } from '../../main/console/profiles'
 import { AesGcmSecretBox } from '../../main/console/secrets'
@@ -171,9 +171,48 @@ async function waitHttp(proc: BrokerProcess): Promise<string> {
 }
 
 describe('bulk replay survives a dropped connection (RabbitMQ)', () => {
-  it('the replay connection is closed from the management API mid-replay: every message is in the DLQ or the target', async () => {
-    const rabbit: RabbitMQNode = await startRabbitMQNode()
+  let rabbit: RabbitMQNode
+  beforeAll(async () => {
+    rabbit = await startRabbitMQNode()
     cleanups.push(() => rabbit.stop())
+  }, 120_000)
+
+  it('replaying one message from the middle of a DLQ leaves the others in their order (requeue to position)', async () => {
+    const url = new URL(rabbit.amqpUrl)
+    url.username = 'guest'
+    url.password = 'guest'
+    const conn = await amqp.connect(url.toString())
+    const ch = await conn.createConfirmChannel()
+    await ch.assertQueue('order.dlq', { durable: true })
+    await ch.assertQueue('order.src', { durable: true, arguments: { 'x-message-ttl': 0, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': 'order.dlq' } })
+    await ch.assertQueue('order.target', { durable: true })
+    for (let i = 0; i < 100; i++) ch.sendToQueue('order.src', Buffer.from(`m${i}`), { messageId: `m${i}` })
+    await ch.waitForConfirms()
+    while ((await ch.checkQueue('order.dlq')).messageCount < 100) await new Promise((r) => setTimeout(r, 100))
+    const h = harness('amqp://127.0.0.1:1', 'http://127.0.0.1:1')
+    const profile = await h.cmd('profiles.add', { name: 'rabbit', amqpUrl: rabbit.amqpUrl, managementUrl: rabbit.managementUrl, username: 'guest', password: 'guest', vhost: '/', production: false, readOnly: false })
+    await h.cmd('profiles.activate', { id: profile.id })
+    await h.cmd('deadLetters.scan', {})
+    const list = await h.cmd('deadLetters.list', { offset: 0, limit: 1000, filter: { queues: ['order.dlq'] } })
+    const pick = list.messages.find((m) => m.properties.messageId === 'm50')!
+    const job = await h.cmd('deadLetters.replay', { selection: [pick], target: { kind: 'custom', exchange: '', routingKey: 'order.target' }, deathHeaders: 'keep' })
+    const ended = await waitEnd(h, job)
+    expect(ended).toMatchObject({ state: 'done', replayed: 1 })
+    const found = await new Promise<string[]>((resolve) => {
+      const out: string[] = []
+      void ch.consume('order.dlq', (m) => {
+        if (!m) return
+        out.push(String(m.properties.messageId))
+        if (out.length === 99) resolve(out)
+      }, { noAck: true })
+    })
+    expect(found).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`).filter((id) => id !== 'm50'))
+    const target = await ch.get('order.target', { noAck: true })
+    expect(target && target.properties.messageId).toBe('m50')
+    await conn.close()
+  }, 60_000)
+
+  it('the replay connection is closed from the management API mid-replay: every message is in the DLQ or the target', async () => {
     const url = new URL(rabbit.amqpUrl)
     url.username = 'guest'
     url.password = 'guest'

@@ -150,7 +150,8 @@ describe('dead letters on the embedded broker', () => {
     expect(headers.tenant).toBe('acme')
     // the other rejected message is still in the dead-letter queue, and nothing else moved
     const after = await cmd('deadLetters.list', { offset: 0, limit: 100, filter: { queues: ['orders.dlq'] } })
-    expect(after.messages.map((m) => m.properties.messageId).sort()).toEqual(['m0', 'm1', 'r0'])
+    // in their order: the requeued ones went back to their places
+    expect(after.messages.map((m) => m.properties.messageId)).toEqual(['r0', 'm0', 'm1'])
   })
 
   it('replays all matching a filter to a chosen queue, renaming x-death', async () => {

@@ -117,10 +117,17 @@ export class DeadLetterJobRunner {
     this.wake()
   }
 
-  /** drops the connection at once (profile switched, console closing): unacked messages go back to their queues */
-  async abort(reason = 'stopped'): Promise<void> {
+  /**
+   * Stops the job (profile switched, console closing): like cancel — the confirms in flight are awaited and acked,
+   * the rest requeued — but the connection is dropped if that takes more than `graceMs` (the broker then requeues
+   * every unacked message itself; at worst a confirmed one is in both places).
+   */
+  async abort(reason = 'stopped', graceMs = 5000): Promise<void> {
     this.abortReason = reason
     this.cancel()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([this.done, new Promise((r) => (timer = setTimeout(r, graceMs)))])
+    clearTimeout(timer)
     await this.connection?.close().catch(() => {})
   }
 
