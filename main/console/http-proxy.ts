@@ -18,6 +18,13 @@ export interface HttpProxyOptions {
   unavailableReason?: () => string
   /** how long the broker may take to start answering (default 60 s: a big definitions import is slow) */
   timeoutMs?: number
+  /**
+   * the Host to forward instead of the client's (with a same-origin Origin rewritten to match). For a console bound
+   * to a non-loopback address: the broker listens on loopback and so refuses browser requests naming another host
+   * (its DNS-rebinding check), which here is simply the name users reach the console by. Cross-origin requests keep
+   * their Origin, so the broker still refuses them.
+   */
+  forwardHost?: () => string | undefined
 }
 
 export interface HttpProxy {
@@ -27,6 +34,21 @@ export interface HttpProxy {
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade'])
+
+/** Host and a same-origin Origin as `host`; anything else unchanged. */
+function withHost(headers: OutgoingHttpHeaders, host: string | undefined): OutgoingHttpHeaders {
+  if (host === undefined) return headers
+  const out = { ...headers, host }
+  const origin = headers.origin
+  if (typeof origin === 'string' && typeof headers.host === 'string') {
+    try {
+      if (new URL(origin).host === new URL(`http://${headers.host}`).host) out.origin = `http://${host}`
+    } catch {
+      // a malformed Origin goes on as it is; the broker refuses it
+    }
+  }
+  return out
+}
 
 function forwardable(headers: IncomingMessage['headers'] | OutgoingHttpHeaders): OutgoingHttpHeaders {
   // headers named in Connection are hop-by-hop too
@@ -70,7 +92,7 @@ export function createHttpProxy(options: HttpProxyOptions): HttpProxy {
       port: target.port,
       method: req.method,
       path: req.url,
-      headers: forwardable(req.headers),
+      headers: withHost(forwardable(req.headers), options.forwardHost?.()),
       agent,
       timeout: timeoutMs,
     })

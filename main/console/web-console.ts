@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { amqpUrl, clientHost } from '../../broker/cli-options'
+import { isLoopbackAddress } from '../../broker/http/csrf'
 import type { BrokerStatus, CommandHandlers } from '../contract'
 import { brokerHostBeside, EmbeddedBroker } from './embedded-broker'
 import { createHttpProxy } from './http-proxy'
@@ -113,6 +114,8 @@ export async function startWebConsole(o: WebConsoleOptions): Promise<RunningWebC
   let target: { host: string; port: number } | undefined
   const proxy = createHttpProxy({
     target: () => target,
+    // bound beyond loopback: users reach the API by names the loopback-bound broker would take for DNS rebinding
+    forwardHost: () => (late.publicUrl && !isLoopbackAddress(o.host) && o.host !== 'localhost' ? new URL(late.publicUrl).host : undefined),
     unavailableReason: () => {
       const s = broker.status()
       return s.error ? `${s.state}: ${s.error.message.split('\n')[0]}` : s.state

@@ -156,6 +156,7 @@ describe('web console with its broker in a child process', () => {
     const brokerCores = (cpuSeconds(brokerPid) - cpu0) / ((performance.now() - t0) / 1000)
     expect(await exited, out).toBe(0)
     const run = JSON.parse(out.trim().split('\n').pop()!) as { status: string; msgPerSec: number }
+    expect(out).toContain('"ready":true')
     expect(run.status).toBe('ok')
     // the flood was real: thousands of messages a second, and the broker process (not ours) did the work
     expect(run.msgPerSec).toBeGreaterThan(1000)
@@ -248,6 +249,34 @@ describe('web console broker lifecycle', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+
+  it('keeps the broker\'s DNS-rebinding refusal on loopback, and lets browsers use any name when bound beyond it', async () => {
+    const { request } = await import('node:http')
+    // fetch will not send a made-up Host: node:http does
+    const get = (url: string, host: string) =>
+      new Promise<number>((resolvePromise, reject) => {
+        const u = new URL(url)
+        const r = request({ host: '127.0.0.1', port: u.port, path: '/api/overview', headers: { ...AUTH, host, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120' } }, (res) => {
+          res.resume()
+          resolvePromise(res.statusCode ?? 0)
+        })
+        r.on('error', reject)
+        r.end()
+      })
+    const loopback = await startWebConsole({ port: 0, httpPort: 0, host: '127.0.0.1' })
+    try {
+      expect(await get(loopback.httpUrl, `127.0.0.1:${loopback.httpPort}`)).toBe(200)
+      expect(await get(loopback.httpUrl, `rebound.example:${loopback.httpPort}`)).toBe(403)
+    } finally {
+      await loopback.close()
+    }
+    const everywhere = await startWebConsole({ port: 0, httpPort: 0, host: '0.0.0.0' })
+    try {
+      expect(await get(everywhere.httpUrl, `warren-host.example:${everywhere.httpPort}`)).toBe(200)
+    } finally {
+      await everywhere.close()
+    }
+  }, 60_000)
 
   it('fails to start with the reason when the AMQP port is taken', async () => {
     const a = await startWebConsole({ port: 0, httpPort: 0, host: '127.0.0.1' })

@@ -27,7 +27,7 @@ beforeAll(async () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks)
         res.writeHead(201, 'Created Here', { 'content-type': 'application/json', 'x-upstream': 'yes', 'set-cookie': ['a=1', 'b=2'], connection: 'keep-alive' })
-        res.end(JSON.stringify({ method: req.method, url: req.url, length: body.length, sum: body.reduce((a, b) => (a + b) % 65536, 0), auth: req.headers.authorization ?? null, hop: req.headers['proxy-authorization'] ?? null }))
+        res.end(JSON.stringify({ method: req.method, url: req.url, length: body.length, sum: body.reduce((a, b) => (a + b) % 65536, 0), auth: req.headers.authorization ?? null, hop: req.headers['proxy-authorization'] ?? null, host: req.headers.host, origin: req.headers.origin ?? null }))
       })
       return
     }
@@ -77,7 +77,7 @@ describe('http proxy to the broker', () => {
     expect(res.headers.get('x-upstream')).toBe('yes')
     expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2'])
     const echoed = (await res.json()) as Record<string, unknown>
-    expect(echoed).toEqual({ method: 'PUT', url: '/api/echo?x=%2F&y=1', length: body.length, sum: body.reduce((a, b) => (a + b) % 65536, 0), auth: 'Basic abc', hop: null })
+    expect(echoed).toEqual({ method: 'PUT', url: '/api/echo?x=%2F&y=1', length: body.length, sum: body.reduce((a, b) => (a + b) % 65536, 0), auth: 'Basic abc', hop: null, host: new URL(base).host, origin: null })
   })
 
   it('keeps the upstream error status and body', async () => {
@@ -105,6 +105,33 @@ describe('http proxy to the broker', () => {
     const before = aborted
     await expect(fetch(`${base}/api/slow`, { signal: AbortSignal.timeout(200) })).rejects.toThrow()
     await expect.poll(() => aborted, { timeout: 2000 }).toBe(before + 1)
+  })
+
+  it('forwards another Host when asked (a console bound beyond loopback), rewriting only a same-origin Origin', async () => {
+    const renaming = createHttpProxy({ target: () => target, forwardHost: () => '127.0.0.1:15672' })
+    const server = createServer((req, res) => renaming.handle(req, res))
+    const port = await listen(server)
+    const { request } = await import('node:http')
+    // fetch will not send a made-up Host: node:http does
+    const send = (headers: Record<string, string>) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/echo', headers }, (res) => {
+          let text = ''
+          res.on('data', (d: Buffer) => (text += d.toString()))
+          res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>))
+        })
+        r.on('error', reject)
+        r.end('{}')
+      })
+    try {
+      expect(await send({ host: 'broker.example:15672', origin: 'http://broker.example:15672' })).toMatchObject({ host: '127.0.0.1:15672', origin: 'http://127.0.0.1:15672' })
+      expect(await send({ host: 'broker.example:15672', origin: 'http://evil.example' })).toMatchObject({ host: '127.0.0.1:15672', origin: 'http://evil.example' })
+      expect(await send({ host: 'broker.example:15672' })).toMatchObject({ host: '127.0.0.1:15672', origin: null })
+    } finally {
+      renaming.close()
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    }
   })
 
   it('answers 503 with the reason while there is no broker, and 502 when the broker does not answer', async () => {
