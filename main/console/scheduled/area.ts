@@ -132,27 +132,27 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
       sources.push({ id: PLUGIN_LOG, label: 'Scheduled through the plugin (log only)', mechanism: 'plugin', pending: logged, manageable: false })
     }
     sources.push({ id: TTL_SOURCE, label: 'TTL delay queues (warren.delay.ttl.*)', mechanism: 'ttl', pending: registry.count(profileId(), vhost, 'ttl'), manageable: true })
+    const bucketLate = `1 s for delays up to 32 s, then about 3 % of the delay, e.g. ${describeMs(worstLatenessMs(3_600_000))} for an hour`
     const ttlPrecision =
-      'TTL delay queues: a message is published with its exact remaining delay as per-message TTL, into the queue of its delay bucket; ' +
-      'RabbitMQ expires messages only at the head of a queue, so one may wait behind a longer delay of the same bucket: at most the bucket width late ' +
-      `(1 s for delays up to 32 s, then about 3 % of the delay, e.g. ${describeMs(worstLatenessMs(3_600_000))} for an hour).`
+      'Each message carries its exact remaining delay as per-message TTL, in the delay queue of its bucket; RabbitMQ expires messages only at the head of a queue, ' +
+      `so one may wait behind a longer delay of the same bucket: at most one bucket width late (${bucketLate}).`
     let notice: string
     let precision: string
     if (p.warren) {
-      notice = `${p.product} holds scheduled messages in its own store (they survive a restart) and lists them: cancel, reschedule and deliver now work, and a message that reaches no queue when it falls due is shown under "Unrouted".`
-      precision = 'Delivered within a few milliseconds of the due time (one timer for the earliest message).'
+      notice = `${p.product} holds scheduled messages in its own store (they survive a restart) and lists them: cancel, reschedule and deliver now work, and a message that reaches no queue when it falls due is shown under "Fell due with no route".`
+      precision = `Delivered within a few milliseconds of the due time. (TTL delay queues, if chosen instead: at most one bucket width late — ${bucketLate}.)`
     } else if (p.delayedType) {
       notice =
         'This RabbitMQ has the delayed-message plugin: scheduling goes through it, but RabbitMQ cannot list or cancel the messages the plugin holds. ' +
         'The console shows a log of what it scheduled itself; to cancel or reschedule, use the TTL delay queues instead.'
-      precision = 'The plugin delivers close to the due time (Erlang timers), but a message that reaches no queue then is dropped silently.'
+      precision = `The plugin delivers close to the due time (Erlang timers), but drops a message that reaches no queue then. (TTL delay queues, if chosen instead: at most one bucket width late — ${bucketLate}.)`
     } else {
       notice =
         'This RabbitMQ has no delayed-message plugin: the console builds delays from per-message TTL and dead-lettering, with one delay queue per delay bucket ' +
         `(${DELAY_PREFIX}.ttl.*), records what it scheduled, and can cancel, reschedule or deliver now from those queues.`
       precision = ttlPrecision
     }
-    return { profileId: profileId(), vhost, product: p.product, mechanism, mechanisms, delayedExchangeType: p.delayedType, sources, notice, precision: mechanism === 'ttl' ? precision : `${precision} ${ttlPrecision}` }
+    return { profileId: profileId(), vhost, product: p.product, mechanism, mechanisms, delayedExchangeType: p.delayedType, sources, notice, precision }
   }
 
   function rowItem(row: RegistryRow): ScheduledItem {
