@@ -154,6 +154,15 @@ describe('topology designer', () => {
       const xOf = async (id: string) => (await tid(id).boundingBox())!.x
       expect(await xOf('topo-node-exchange-e2e-orders')).toBeLessThan(await xOf('topo-node-queue-e2e-eu'))
       expect(await xOf('topo-node-queue-e2e-eu')).toBeLessThan(await xOf('topo-node-exchange-e2e-dlx'))
+      // drag a node; undo puts it back
+      const before = (await tid('topo-node-exchange-e2e-orders').boundingBox())!
+      await page.mouse.move(before.x + 60, before.y + 12)
+      await page.mouse.down()
+      await page.mouse.move(before.x + 60, before.y + 140, { steps: 8 })
+      await page.mouse.up()
+      await expect.poll(async () => (await tid('topo-node-exchange-e2e-orders').boundingBox())!.y - before.y).toBeGreaterThan(80)
+      await page.keyboard.press('Control+z')
+      await expect.poll(async () => Math.abs((await tid('topo-node-exchange-e2e-orders').boundingBox())!.y - before.y)).toBeLessThan(3)
 
       // validation on the node: a reserved name; then undo it with the keyboard
       await page.locator('[data-testid="topo-node-exchange-e2e-dlx"]').click()
