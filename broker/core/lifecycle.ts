@@ -75,12 +75,16 @@ export function validateLifecycleArguments(vhost: string, queue: string, args: F
   if (dlx !== undefined && typeName(dlx) !== 'longstr') {
     throw preconditionFailed(`invalid type '${typeName(dlx)}' for arg 'x-dead-letter-exchange' in ${describeResource('queue', vhost, queue)}`)
   }
+  // A dead-lettered message carries the DLX name and routing key to consumers in basic.deliver's shortstr fields: longer
+  // ones could never be delivered (a message expiring into one threw out of its TTL timer and killed the broker)
+  if (dlx !== undefined && Buffer.byteLength(plainString(dlx) ?? '') > 255) fail('x-dead-letter-exchange', '{name_too_long,255}')
   integer('x-expires', (value) => (value < 0 ? `{value_negative,${value}}` : value === 0 ? `{value_zero,${value}}` : undefined))
   integer('x-message-ttl', nonNegative)
   const dlrk = args['x-dead-letter-routing-key']
   if (dlrk !== undefined) {
     if (typeName(dlrk) !== 'longstr') fail('x-dead-letter-routing-key', `{unacceptable_type,${typeName(dlrk)}}`)
     else if (dlx === undefined) fail('x-dead-letter-routing-key', 'routing_key_but_no_dlx_defined')
+    else if (Buffer.byteLength(plainString(dlrk) ?? '') > 255) fail('x-dead-letter-routing-key', '{routing_key_too_long,255}')
   }
   integer('x-max-length', nonNegative)
   integer('x-max-length-bytes', nonNegative)

@@ -61,6 +61,8 @@ export function validatePolicy(policy: Policy): Policy {
         break
       default:
         if (typeof value !== 'string') throw preconditionFailed(`Validation failed\n\n${key} must be a string, got ${JSON.stringify(value)}`)
+        // exchange names and routing keys travel in AMQP shortstr fields (see lifecycle.ts)
+        if (Buffer.byteLength(value) > 255) throw preconditionFailed(`Validation failed\n\n${key} must be at most 255 bytes long`)
     }
   }
   if (definition['dead-letter-routing-key'] !== undefined && definition['dead-letter-exchange'] === undefined) {

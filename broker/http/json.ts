@@ -99,7 +99,12 @@ export function propertiesFrom(json: unknown): BasicProperties {
       const max = NUMERIC.get(name)!
       if (!Number.isInteger(number) || number < 0 || number > max) throw badRequest(`property '${name}' must be an integer from 0 to ${max}`)
       properties[field] = number
-    } else properties[field] = String(value)
+    } else {
+      const text = String(value)
+      // every other property is an AMQP shortstr (a 300-byte content_type was a 500 from the encoder; test/soak/fuzz-http)
+      if (Buffer.byteLength(text) > 255) throw badRequest(`property '${name}' is longer than 255 bytes`)
+      properties[field] = text
+    }
   }
   return properties as BasicProperties
 }

@@ -404,6 +404,22 @@ describe('AMQP fuzzing over TCP', () => {
     expect(errors, errors.join('\n')).toEqual([])
   })
 
+  it('a dead-letter exchange or routing key too long for basic.deliver is refused at declare (it used to kill the broker on expiry)', async () => {
+    for (const args of [
+      { 'x-message-ttl': 1, 'x-dead-letter-exchange': 'amq.fanout', 'x-dead-letter-routing-key': 'k'.repeat(300) },
+      { 'x-message-ttl': 1, 'x-dead-letter-exchange': 'x'.repeat(300) },
+    ]) {
+      const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.port}`)
+      conn.on('error', () => {})
+      const ch = await conn.createChannel()
+      const closed = new Promise<{ code?: number }>((resolve) => ch.on('error', resolve))
+      await expect(ch.assertQueue('', { exclusive: true, arguments: args })).rejects.toThrow(/PRECONDITION_FAILED/)
+      expect((await closed).code).toBe(406)
+      await conn.close()
+    }
+    expect(errors, errors.join('\n')).toEqual([])
+  })
+
   it(`${CASES} mutated frame sequences: the right connection or channel error with a text, or the broker carries on`, async () => {
     const r = seeded('fuzz-amqp frames')
     const base = corpus()

@@ -251,7 +251,13 @@ describe('management HTTP API under bad input', () => {
       { c: { method: 'POST', path: '/api/exchanges/%2F/amq.default/publish', body: JSON.stringify({ routing_key: 'k', payload: 'x', payload_encoding: 'string', properties: { delivery_mode: 'persistent' } }) }, status: 400 },
       { c: { method: 'PUT', path: '/api/users/u-types', body: JSON.stringify({ password: ['a'], tags: '' }) }, status: 400 },
       { c: { method: 'PUT', path: '/api/policies/%2F/p-types', body: JSON.stringify({ pattern: '(', definition: { 'max-length': 1 } }) }, status: 400 },
-      { c: { method: 'PUT', path: '/api/queues/%2F/' + 'x'.repeat(256), body: '{}' }, status: [201, 400] },
+      // names and routing keys that AMQP could never carry (shortstr, 255 bytes) are refused up front
+      { c: { method: 'PUT', path: '/api/queues/%2F/' + 'x'.repeat(256), body: '{}' }, status: 400 },
+      { c: { method: 'PUT', path: '/api/exchanges/%2F/' + 'x'.repeat(300), body: '{"type":"fanout"}' }, status: 400 },
+      { c: { method: 'POST', path: '/api/exchanges/%2F/amq.fanout/publish', body: JSON.stringify({ routing_key: 'k'.repeat(300), payload: 'x', payload_encoding: 'string', properties: {} }) }, status: 400 },
+      { c: { method: 'POST', path: '/api/exchanges/%2F/amq.fanout/publish', body: JSON.stringify({ routing_key: 'k', payload: 'x', payload_encoding: 'string', properties: { content_type: 'x'.repeat(300) } }) }, status: 400 },
+      { c: { method: 'PUT', path: '/api/queues/%2F/q-dlrk', body: JSON.stringify({ arguments: { 'x-dead-letter-exchange': 'amq.fanout', 'x-dead-letter-routing-key': 'k'.repeat(300) } }) }, status: 400 },
+      { c: { method: 'PUT', path: '/api/policies/%2F/p-dlrk', body: JSON.stringify({ pattern: '^p-dlrk', definition: { 'dead-letter-exchange': 'amq.fanout', 'dead-letter-routing-key': 'k'.repeat(300) } }) }, status: 400 },
       // names are opaque: traversal sequences are just characters of a name, never a file path
       { c: { method: 'PUT', path: '/api/queues/%2F/..%2F..%2Fetc%2Fpasswd', body: '{}' }, status: [201, 204] },
       { c: { method: 'GET', path: '/api/queues/%2F/..%2F..%2Fetc%2Fpasswd' }, status: 200 },

@@ -22,6 +22,8 @@ function publish(req: ApiRequest) {
   const vhost = vhostOf(req)
   const name = exchangeParam(req)
   const routingKey = stringField(req.body, 'routing_key')
+  // basic.deliver carries it as a shortstr: a longer one could not be delivered to AMQP consumers (test/soak/fuzz-http)
+  if (Buffer.byteLength(routingKey) > 255) throw badRequest('routing_key is longer than 255 bytes')
   const encoding = stringField(req.body, 'payload_encoding')
   const payload = stringField(req.body, 'payload')
   if (encoding !== 'string' && encoding !== 'base64') throw badRequest(`payload_encoding must be 'string' or 'base64', got '${encoding}'`)
