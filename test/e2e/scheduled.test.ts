@@ -1,7 +1,8 @@
 // The Scheduled view in Debian's Chromium, on the embedded broker (Warren's delayed-message store) and on a remote
 // RabbitMQ profile (no delayed-message plugin: TTL + dead-letter delay queues): schedule three messages through the
 // form, see them listed with a live countdown, cancel one, reschedule one, deliver one now, and a consumer gets the
-// delivered ones (never the cancelled one). On the embedded broker also: 100,000 pending, paged in the view.
+// delivered ones (never the cancelled one); one scheduled to a key nothing is bound to is warned about and, once due,
+// shown as unrouted. On the embedded broker also: 100,000 pending, paged in the view.
 // Screenshot: docs/screenshots/scheduled.png (refreshed when WARREN_SCREENSHOTS=1, written when missing).
 import amqp from 'amqplib'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -116,6 +117,18 @@ async function userPath(exchange: string, got: Map<string, number>, backend: 'em
   await expect.poll(() => got.has(`${backend}-C`), { timeout: 10_000 }).toBe(true)
   await expect.poll(() => page.locator('[data-testid="scheduled-empty"]').count(), { timeout: 10_000 }).toBe(1)
   expect(got.has(`${backend}-A`)).toBe(false)
+
+  // a key nothing is bound to: the form warns, and once due the message is shown as unrouted, not dropped silently
+  await page.locator('[data-testid="schedule-open"]').click()
+  await fill('schedule-exchange', exchange)
+  await fill('schedule-routing-key', 'nowhere')
+  await expect.poll(() => page.locator('[data-testid="schedule-route-check"]').textContent(), { timeout: 10_000 }).toContain('No route')
+  await page.locator('[data-testid="schedule-delay"] input').fill('1')
+  await fill('schedule-body', `${backend}-lost`)
+  await page.locator('[data-testid="schedule-submit"]').click()
+  await page.locator('[data-testid="schedule-dialog"]').waitFor({ state: 'detached', timeout: 15_000 })
+  await page.locator('[data-testid="unrouted-nowhere"]').waitFor({ timeout: 40_000 })
+  expect(got.has(`${backend}-lost`)).toBe(false)
 }
 
 // kept, so the node is stopped in afterAll even when this hook times out before it resolves
@@ -139,7 +152,7 @@ afterAll(async () => {
 }, 120_000)
 
 describe('Scheduled view on the embedded broker', () => {
-  it('schedules three, cancels one, reschedules one, delivers one now; a consumer gets the two', async () => {
+  it('schedules three, cancels one, reschedules one, delivers one now; a consumer gets the two; an unroutable one is shown', async () => {
     const consumer = await consumerOn(`amqp://guest:guest@127.0.0.1:${web.amqpPort}`, 'e2e-sched', 'e2e-sched-q')
     try {
       await userPath('e2e-sched', consumer.got, 'embedded').catch(async (e) => {
@@ -203,7 +216,7 @@ describe('Scheduled view on the embedded broker', () => {
 })
 
 describe('Scheduled view on a remote RabbitMQ profile (TTL + dead-letter delay queues)', () => {
-  it('schedules three, cancels one, reschedules one, delivers one now; a consumer gets the two', async () => {
+  it('schedules three, cancels one, reschedules one, delivers one now; a consumer gets the two; an unroutable one is shown', async () => {
     const profile = (await command('profiles.add', {
       name: 'Sched RabbitMQ',
       amqpUrl: rabbit.amqpUrl,
