@@ -188,10 +188,15 @@ describe.skipIf(!MOUNT_OK)('storage faults under the SQLite store', () => {
     const dataDir = join(mountPoint, 'data')
     mkdirSync(dataDir)
     const log: LogLine[] = []
-    let broker: BrokerHandle | undefined = await startBroker({ port: 0, host: '127.0.0.1', dataDir, logger: capturingLogger(log) })
+    let broker: BrokerHandle | undefined = await startBroker({ port: 0, host: '127.0.0.1', dataDir, logger: capturingLogger(log), httpPort: 0 })
     cleanups.push(() => void broker?.close().catch(() => {}))
     const url = () => `amqp://guest:guest@127.0.0.1:${broker!.port}`
+    const api = async (path: string) => {
+      const response = await fetch(`http://127.0.0.1:${broker!.httpPort}${path}`, { headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })
+      return { status: response.status, body: (await response.json()) as unknown }
+    }
     const queue = 'full-disk'
+    expect((await api('/api/health/checks/alarms')).status).toBe(200)
 
     const publisher = await startPublisher(url(), queue)
     await waitFor(() => publisher.acked.length > 500, 10_000)
@@ -202,8 +207,10 @@ describe.skipIf(!MOUNT_OK)('storage faults under the SQLite store', () => {
     expect(publisher.blocked[0]).toBe('low on disk')
     expect(broker.core.memory.diskAlarmRaised).toBe(true)
     expect(broker.core.store.writeError?.kind).toBe('full')
-    // other clients are served meanwhile
+    // other clients are served meanwhile; the management API shows the alarm
     expect(await otherClientWorks(url(), queue)).toBeGreaterThan(0)
+    expect((await api('/api/nodes')).body).toMatchObject([{ disk_free_alarm: true, mem_alarm: false }])
+    expect((await api('/api/health/checks/alarms')).status).toBe(503)
     await sleep(1500) // a few retries fail meanwhile: still one line
     const alarmLines = log.filter((line) => line.message.startsWith('disk alarm:'))
     expect(alarmLines).toHaveLength(1)
@@ -217,6 +224,8 @@ describe.skipIf(!MOUNT_OK)('storage faults under the SQLite store', () => {
     expect(broker.core.memory.diskAlarmRaised).toBe(false)
     expect(broker.core.store.writeError).toBeUndefined()
     expect(log.some((line) => line.message.startsWith('disk alarm cleared'))).toBe(true)
+    expect((await api('/api/nodes')).body).toMatchObject([{ disk_free_alarm: false }])
+    expect((await api('/api/health/checks/alarms')).status).toBe(200)
     await waitFor(() => publisher.acked.length > ackedBeforeRecovery + 200, 10_000)
     await publisher.stop()
     expect(log.filter((line) => line.level === 'error')).toHaveLength(1)
