@@ -69,6 +69,9 @@ async function main(): Promise<void> {
     last = now();
   }
   clearInterval(report);
+  // the channel first: amqplib writes connection.close straight to the socket, ahead of content frames still
+  // queued behind the channel, which the broker would then never read (the last batch would be lost)
+  await ch.close().catch(() => {});
   send({ type: 'done', n, first, last });
   await conn.close().catch(() => {});
   process.exit(0);

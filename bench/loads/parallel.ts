@@ -65,9 +65,10 @@ async function run(ctx: LoadContext): Promise<LoadOutcome> {
     for (const p of publishers) p.child.send({ type: 'stop' });
     while (publishers.some((p) => !p.done)) await sleep(20);
     const published = publishers.reduce((a, p) => a + p.done!.n, 0);
-    while (sum(consumers) < published) {
+    // progress only while consumers advance: a message that never arrives shows as a stall, not a wait forever
+    for (let seen = sum(consumers); seen < published; seen = sum(consumers)) {
       await sleep(20);
-      ctx.progress();
+      if (sum(consumers) > seen) ctx.progress();
     }
     for (const c of consumers) c.child.send({ type: 'stop' });
     while (consumers.some((c) => !c.done)) await sleep(20);
