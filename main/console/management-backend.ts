@@ -311,27 +311,44 @@ interface Counters {
   redeliver: number
 }
 
-export class ManagementBackend implements BrokerBackend {
-  private readonly base: string
-  private readonly auth: string
-  private last: Counters | undefined
+/**
+ * One client of a management HTTP API (RabbitMQ's, or the embedded broker's compatible one), shared by every area of
+ * the console: base URL, basic auth, JSON in and out, and one error mapping — UNREACHABLE when nothing answers, the
+ * broker's status and reason (httpError) when it refuses, BAD_RESPONSE when the answer is not JSON.
+ */
+export interface ManagementEndpoint {
+  managementUrl: string
+  username: string
+  password: string
+}
 
-  constructor(
-    private readonly target: ManagementTarget,
-    private readonly fetchImpl: typeof fetch = fetch,
-  ) {
-    this.base = target.managementUrl.replace(/\/+$/, '')
-    this.auth = 'Basic ' + Buffer.from(`${target.username}:${target.password}`).toString('base64')
+export interface ManagementHttpOptions {
+  fetchImpl?: typeof fetch
+  /** per request; default 30 s */
+  timeoutMs?: number
+}
+
+export class ManagementHttp {
+  readonly base: string
+  private readonly auth: string
+  private readonly fetchImpl: typeof fetch
+  private readonly timeoutMs: number
+
+  constructor(endpoint: ManagementEndpoint, options: ManagementHttpOptions = {}) {
+    this.base = endpoint.managementUrl.replace(/\/+$/, '')
+    this.auth = 'Basic ' + Buffer.from(`${endpoint.username}:${endpoint.password}`).toString('base64')
+    this.fetchImpl = options.fetchImpl ?? fetch
+    this.timeoutMs = options.timeoutMs ?? 30_000
   }
 
-  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+  async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
     let response: Response
     try {
       response = await this.fetchImpl(this.base + path, {
         method,
         headers: { authorization: this.auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
+        signal: AbortSignal.timeout(this.timeoutMs),
       })
     } catch (e) {
       const cause = (e as { cause?: { code?: string } }).cause
@@ -345,6 +362,26 @@ export class ManagementBackend implements BrokerBackend {
     } catch {
       throw new ConsoleError('BAD_RESPONSE', `management API answered ${method} ${path} with something that is not JSON`)
     }
+  }
+
+  get(path: string): Promise<unknown> {
+    return this.request('GET', path)
+  }
+}
+
+export class ManagementBackend implements BrokerBackend {
+  private readonly http: ManagementHttp
+  private last: Counters | undefined
+
+  constructor(
+    private readonly target: ManagementTarget,
+    fetchImpl: typeof fetch = fetch,
+  ) {
+    this.http = new ManagementHttp(target, { fetchImpl, timeoutMs: 15_000 })
+  }
+
+  private request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<unknown> {
+    return this.http.request(method, path, body, headers)
   }
 
   private async list(path: string, req: ListRequest, nameKey = 'name'): Promise<{ items: Json[]; page: number; pageSize: number; filteredCount: number; totalCount: number }> {

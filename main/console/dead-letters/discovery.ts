@@ -9,8 +9,7 @@
  * named like dead-letter queues are looked at as well.
  */
 import type { ArgTable, ArgValue } from '../../contract'
-import { httpError, type ManagementTarget } from '../management-backend'
-import { ConsoleError } from '../profiles'
+import { ManagementHttp } from '../management-backend'
 
 type Json = Record<string, unknown>
 const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {})
@@ -18,36 +17,14 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined
 const arr = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : [])
 const enc = encodeURIComponent
 
-/** GETs against the management API of the active profile (the shared backend has no policy/binding listing). */
-export class ManagementHttp {
-  private readonly base: string
-  private readonly auth: string
-  constructor(target: Pick<ManagementTarget, 'managementUrl' | 'username' | 'password'>) {
-    this.base = target.managementUrl.replace(/\/+$/, '')
-    this.auth = 'Basic ' + Buffer.from(`${target.username}:${target.password}`).toString('base64')
-  }
-
-  async get(path: string): Promise<unknown> {
-    let response: Response
-    try {
-      response = await fetch(this.base + path, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(30_000) })
-    } catch (e) {
-      throw new ConsoleError('UNREACHABLE', `management API at ${this.base} did not answer: ${e instanceof Error ? e.message : String(e)}`)
-    }
-    const text = await response.text()
-    if (!response.ok) throw httpError(response.status, text)
-    return text === '' ? undefined : JSON.parse(text)
-  }
-
-  /** a list endpoint; 404/501 (not implemented) read as empty */
-  async list(path: string): Promise<Json[]> {
-    try {
-      return arr(await this.get(path))
-    } catch (e) {
-      const code = (e as { replyCode?: number }).replyCode
-      if (code === 404 || code === 501) return []
-      throw e
-    }
+/** A list endpoint of the management API; 404/501 (not implemented there) read as empty. */
+async function listOrEmpty(http: ManagementHttp, path: string): Promise<Json[]> {
+  try {
+    return arr(await http.get(path))
+  } catch (e) {
+    const code = (e as { replyCode?: number }).replyCode
+    if (code === 404 || code === 501) return []
+    throw e
   }
 }
 
@@ -114,10 +91,10 @@ export function effectiveDeadLetter(args: ArgTable, policyDefinition: Json | und
 export async function loadTopology(http: ManagementHttp, vhost: string): Promise<Topology> {
   const v = enc(vhost)
   const [queues, policies, bindings, exchanges] = await Promise.all([
-    http.list(`/api/queues/${v}`),
-    http.list(`/api/policies/${v}`),
-    http.list(`/api/bindings/${v}`),
-    http.list(`/api/exchanges/${v}`),
+    listOrEmpty(http, `/api/queues/${v}`),
+    listOrEmpty(http, `/api/policies/${v}`),
+    listOrEmpty(http, `/api/bindings/${v}`),
+    listOrEmpty(http, `/api/exchanges/${v}`),
   ])
   const pols: PolicyFacts[] = policies.map((p) => ({
     name: str(p.name),

@@ -4,8 +4,7 @@
  * single objects), never a whole list, so a broker with 10,000 queues costs the same as one with 10.
  */
 import type { ObjectRef } from '../../contract'
-import { httpError, type ManagementTarget } from '../management-backend'
-import { ConsoleError } from '../profiles'
+import { ManagementHttp, type ManagementTarget } from '../management-backend'
 import type { SampleValues } from './store'
 
 export interface ObjectSample {
@@ -52,29 +51,14 @@ export function exchangeSample(x: Json): ObjectSample {
 }
 
 export class HttpObjectSource implements ObjectSource {
-  private readonly base: string
-  private readonly auth: string
+  private readonly http: ManagementHttp
 
-  constructor(
-    target: Pick<ManagementTarget, 'managementUrl' | 'username' | 'password'>,
-    private readonly fetchImpl: typeof fetch = fetch,
-    private readonly timeoutMs = 10_000,
-  ) {
-    this.base = target.managementUrl.replace(/\/+$/, '')
-    this.auth = 'Basic ' + Buffer.from(`${target.username}:${target.password}`).toString('base64')
+  constructor(target: Pick<ManagementTarget, 'managementUrl' | 'username' | 'password'>, fetchImpl: typeof fetch = fetch, timeoutMs = 10_000) {
+    this.http = new ManagementHttp(target, { fetchImpl, timeoutMs })
   }
 
-  private async get(path: string): Promise<unknown> {
-    let response: Response
-    try {
-      response = await this.fetchImpl(this.base + path, { headers: { authorization: this.auth }, signal: AbortSignal.timeout(this.timeoutMs) })
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause
-      throw new ConsoleError('UNREACHABLE', `management API at ${this.base} did not answer: ${cause?.code ?? (e instanceof Error ? e.message : String(e))}`)
-    }
-    const text = await response.text()
-    if (!response.ok) throw httpError(response.status, text)
-    return text === '' ? undefined : JSON.parse(text)
+  private get(path: string): Promise<unknown> {
+    return this.http.get(path)
   }
 
   private async top(path: string, sort: string, n: number): Promise<Json[]> {

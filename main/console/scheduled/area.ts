@@ -25,7 +25,8 @@ import { BrokerReplyError, encodeBody } from '../management-backend'
 import { ConsoleError } from '../profiles'
 import { AmqpLink } from './amqp-link'
 import { describeMs, dueTimeOf, HOLDER_EXCHANGE, histogram, DELAY_PREFIX, worstLatenessMs } from './buckets'
-import { arr, enc, obj, str, ManagementApi } from './http'
+import { ManagementHttp } from '../management-backend'
+import { arr, enc, obj, str } from './http'
 import { ScheduledRegistry, type RegistryRow } from './registry'
 import { reachableQueues, type ExchangeFacts } from './route-check'
 import { cancelTtl, deliverTtlNow, rescheduleTtl, scheduleTtl } from './ttl'
@@ -49,7 +50,7 @@ export function createScheduledArea(ctx: ConsoleContext): ConsoleArea<keyof Sche
   let lastSweep = 0
 
   const target = () => ctx.activeTarget()
-  const api = () => new ManagementApi(target())
+  const api = () => new ManagementHttp(target())
   const amqp = () => (link ??= new AmqpLink(target))
   const warren = () => new WarrenScheduled(api())
   const profileId = () => target().profileId

@@ -14,7 +14,8 @@ import { publishOptions, toProperties } from '../management-backend'
 import { ConsoleError } from '../profiles'
 import type { AmqpLink } from './amqp-link'
 import { HOLDER_EXCHANGE, TARGET_HEADER } from './buckets'
-import { arr, enc, num, obj, str, type Json, type ManagementApi } from './http'
+import type { ManagementHttp } from '../management-backend'
+import { arr, enc, num, obj, str, type Json } from './http'
 
 /** The plugin's (and Warren's) longest delay: Erlang's longest timer. */
 export const MAX_PLUGIN_DELAY_MS = 4294967295
@@ -71,7 +72,7 @@ const base = (vhost: string, exchange: string) => `/api/exchanges/${enc(vhost)}/
 
 /** The scheduled messages of a Warren delayed exchange, through Warren's HTTP API. */
 export class WarrenScheduled {
-  constructor(private readonly api: ManagementApi) {}
+  constructor(private readonly api: ManagementHttp) {}
 
   async list(vhost: string, exchange: string, page: number, pageSize: number, reverse: boolean): Promise<ScheduledPage> {
     const size = Math.min(1000, Math.max(1, Math.floor(pageSize)))

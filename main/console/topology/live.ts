@@ -3,8 +3,7 @@
  * exchanges, queues (with message counts and rates) and bindings of one vhost, plus its definitions export.
  */
 import type { ArgTable, DesignBinding, DesignExchange, DesignQueue, LiveStats, LiveTopology, NodeStats, RabbitDefinitions } from '../../contract'
-import { httpError, type ManagementTarget } from '../management-backend'
-import { ConsoleError } from '../profiles'
+import { ManagementHttp, type ManagementTarget } from '../management-backend'
 import { exchangeId, queueId } from './design'
 
 type Json = Record<string, unknown>
@@ -35,38 +34,17 @@ export interface LiveState {
 }
 
 export class ManagementClient {
-  private readonly base: string
-  private readonly auth: string
+  private readonly http: ManagementHttp
 
   constructor(
     readonly target: ManagementTarget,
-    private readonly fetchImpl: typeof fetch = fetch,
+    fetchImpl: typeof fetch = fetch,
   ) {
-    this.base = target.managementUrl.replace(/\/+$/, '')
-    this.auth = 'Basic ' + Buffer.from(`${target.username}:${target.password}`).toString('base64')
+    this.http = new ManagementHttp(target, { fetchImpl })
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    let response: Response
-    try {
-      response = await this.fetchImpl(this.base + path, {
-        method,
-        headers: { authorization: this.auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
-      })
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause
-      throw new ConsoleError('UNREACHABLE', `management API at ${this.base} did not answer: ${cause?.code ?? (e instanceof Error ? e.message : String(e))}`)
-    }
-    const text = await response.text()
-    if (!response.ok) throw httpError(response.status, text)
-    if (text === '') return undefined
-    try {
-      return JSON.parse(text)
-    } catch {
-      throw new ConsoleError('BAD_RESPONSE', `management API answered ${method} ${path} with something that is not JSON`)
-    }
+  request(method: string, path: string, body?: unknown): Promise<unknown> {
+    return this.http.request(method, path, body)
   }
 
   private async array(path: string): Promise<Json[]> {
