@@ -5,7 +5,7 @@
  *   npm run bench -- --url amqp://guest:guest@127.0.0.1:5672
  *   npm run bench -- --compare            Warren vs RabbitMQ vs GarageMQ, all started here
  *
- * Options: --runs N (3)  --long-runs N (1)  --duration S (5)  --rate MSG/S|auto  --backlog N (1000000)  --loads a,b  --json
+ * Options: --runs N (3)  --long-runs N (1)  --duration S (5)  --rate MSG/S|auto  --backlog N (1000000)  --scheduled N (1000000)  --loads a,b  --json
  *          --prefetch N (1000)  --ack-every N (1)  --confirm-window N (1000)  --max-inflight N (10000)
  *          --timeout S (per run; 3×duration+20)  --stall S (10)  --nagle  --brokers a,b (with --compare)
  */
@@ -22,18 +22,19 @@ import { parallel } from './loads/parallel';
 import { fanout } from './loads/fanout';
 import { manyQueues } from './loads/many-queues';
 import { backlog } from './loads/backlog';
+import { delayed } from './loads/delayed';
 import { type BrokerHandle, stopAll } from './brokers/common';
 import { startEmbedded } from './brokers/embedded';
 import { startRabbitMQ } from './brokers/rabbitmq';
 import { startGarageMQ } from './brokers/garagemq';
 
-const ALL_LOADS: Load[] = [transient, parallel, persistent, fanout, manyQueues, latency, backlog];
+const ALL_LOADS: Load[] = [transient, parallel, persistent, fanout, manyQueues, latency, backlog, delayed];
 /** latency rate without --compare (or without RabbitMQ): about 20% of RabbitMQ 3.10's transient maximum here */
 const DEFAULT_RATE = 2000;
 /** the latency load runs at this share of RabbitMQ's measured transient maximum (issue: 20%) */
 const RATE_SHARE_OF_RABBITMQ = 0.2;
 /** loads that take minutes per run: run once unless --long-runs says otherwise */
-const LONG_LOADS = new Set(['backlog']);
+const LONG_LOADS = new Set(['backlog', 'delayed']);
 
 interface Target {
   name: string;
@@ -77,6 +78,7 @@ function parse() {
       duration: { type: 'string', default: '5' },
       rate: { type: 'string', default: 'auto' },
       backlog: { type: 'string', default: '1000000' },
+      scheduled: { type: 'string', default: '1000000' },
       'long-runs': { type: 'string', default: '1' },
       loads: { type: 'string', default: ALL_LOADS.map((l) => l.name).join(',') },
       json: { type: 'boolean', default: false },
@@ -112,6 +114,7 @@ function parse() {
     durationMs: duration * 1000,
     rate: values.rate === 'auto' ? DEFAULT_RATE : num('rate', values.rate!, 1),
     backlog: num('backlog', values.backlog!, 1),
+    scheduled: num('scheduled', values.scheduled!, 1),
     prefetch: num('prefetch', values.prefetch!, 1),
     ackEvery: num('ack-every', values['ack-every']!, 1),
     confirmWindow: num('confirm-window', values['confirm-window']!, 1),
@@ -145,7 +148,8 @@ function readHelp(): string {
   --rate N|auto         latency load: messages per second; auto (default) = 20% of RabbitMQ's transient median
                         when --compare measures RabbitMQ (it goes first), else 2000
   --backlog N           backlog load: persistent 1 KB messages queued before the restart and drain (1000000)
-  --long-runs N         runs of the long loads (backlog) (1)
+  --scheduled N         delayed load: messages scheduled 1-2 h ahead before the restart and the accuracy check (1000000)
+  --long-runs N         runs of the long loads (backlog, delayed) (1)
   --loads LIST          comma-separated subset of: ${ALL_LOADS.map((l) => l.name).join(', ')}
   --json                machine-readable results on stdout (progress goes to stderr)
   --prefetch N          consumer prefetch (1000)

@@ -28,6 +28,8 @@ export interface LoadOptions {
   noDelay: boolean;
   /** backlog load: messages published before draining (default 1,000,000) */
   backlog?: number;
+  /** delayed load: messages scheduled far ahead before the accuracy check (default 1,000,000) */
+  scheduled?: number;
 }
 
 export type Status = 'ok' | 'timeout' | 'hung' | 'error' | 'n/a';
@@ -59,8 +61,8 @@ export interface LoadContext {
   declareQueue(tag: string, durable: boolean): Promise<string>;
   channel(): Promise<Channel>;
   confirmChannel(): Promise<ConfirmChannel>;
-  /** Declare a fresh, uniquely named exchange; it is deleted after the run. */
-  declareExchange(tag: string, type: string): Promise<string>;
+  /** Declare a fresh, uniquely named exchange (transient unless told); it is deleted after the run. */
+  declareExchange(tag: string, type: string, options?: { durable?: boolean; arguments?: Record<string, unknown> }): Promise<string>;
   /** Another connection to the broker (closed after the run), for loads that spread over several. */
   connect(): Promise<ChannelModel>;
   /** Call whenever the load advances; the stall watchdog watches it. */
@@ -187,10 +189,10 @@ export async function runLoad(load: Load, opts: LoadOptions, broker?: BrokerHand
       channels.splice(channels.indexOf(ch), 1);
       return name;
     },
-    async declareExchange(tag, type) {
+    async declareExchange(tag, type, options) {
       const name = `warren-bench-${tag}-${process.pid}-${++queueSeq}`;
       const ch = await ctx.channel();
-      await ch.assertExchange(name, type, { durable: false, autoDelete: false });
+      await ch.assertExchange(name, type, { durable: options?.durable ?? false, autoDelete: false, arguments: options?.arguments });
       exchanges.push(name);
       await ch.close();
       channels.splice(channels.indexOf(ch), 1);
