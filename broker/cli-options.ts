@@ -25,6 +25,10 @@ export interface CliOptions {
   tlsPort?: number
   /** --https: the HTTP API over TLS with the same certificate */
   https?: boolean
+  /** --pair: be one member of an active/standby pair on the shared --data directory (broker/ha/) */
+  pair?: boolean
+  /** --node: this member's name in the pair; undefined = warren-<port>@<hostname> */
+  node?: string
 }
 
 export type MemoryWatermark = { absolute: number } | { relative: number }
@@ -63,6 +67,11 @@ Options:
   --tls-port <n>    port of AMQP over TLS (amqps; default ${DEFAULT_TLS_PORT})
   --tls-verify-peer require clients to present a certificate signed by --tls-ca
   --https           serve the management HTTP API over HTTPS with the same certificate
+  --pair            one member of an active/standby pair sharing --data (start both members the
+                    same way): whoever holds the storage lock in DIR/pair/ is active, the other
+                    waits as standby without AMQP listeners and takes over when the active dies
+  --node <name>     this member's name in the pair (default warren-<port>@<hostname>; two
+                    members on one machine with the same --port need different names)
   -h, --help        show this help
 
 SIGINT or SIGTERM closes client connections (connection.close 320 CONNECTION_FORCED),
@@ -94,6 +103,8 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
         'tls-port': { type: 'string' },
         'tls-verify-peer': { type: 'boolean' },
         https: { type: 'boolean' },
+        pair: { type: 'boolean' },
+        node: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -168,6 +179,18 @@ export function parseCliOptions(argv: readonly string[]): CliParseResult {
   if (values.https) {
     if (options.httpPort === undefined) return { kind: 'error', message: '--https needs --http-port' }
     options.https = true
+  }
+  if (values.pair) {
+    if (dataDir === undefined) return { kind: 'error', message: '--pair needs --data (the directory both members share)' }
+    options.pair = true
+  }
+  if (values.node !== undefined) {
+    if (!options.pair) return { kind: 'error', message: '--node needs --pair' }
+    const node = values.node.trim()
+    if (node === '' || node.length > 255 || /[\u0000-\u001f\u007f/\\]/.test(node)) {
+      return { kind: 'error', message: `--node must be 1 to 255 characters without control characters, '/' or '\\', got "${values.node}"` }
+    }
+    options.node = node
   }
   return { kind: 'run', options }
 }

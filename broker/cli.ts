@@ -10,6 +10,7 @@ import { resolve } from 'node:path'
 import { startBroker, type BrokerHandle, type BrokerTlsOptions } from './index'
 import { USAGE, amqpUrl, amqpsUrl, httpUrl, memoryWatermarkBytes, parseCliOptions } from './cli-options'
 import { readTlsFiles } from './tls'
+import { startPairMember, type PairMember } from './ha/pair'
 
 const logger = {
   info: (msg: string) => console.error(`[info] ${msg}`),
@@ -33,25 +34,55 @@ async function main(): Promise<void> {
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
   const memoryHighWatermark = parsed.options.memoryHighWatermark === undefined ? undefined : memoryWatermarkBytes(parsed.options.memoryHighWatermark, totalmem())
 
-  let handle: BrokerHandle
+  let tls: BrokerTlsOptions | undefined
   try {
-    const tls: BrokerTlsOptions | undefined = parsed.options.tls ? readTlsFiles(parsed.options.tls) : undefined
-    handle = await startBroker({ port, host, dataDir, heartbeat, logger, httpPort, httpHost, memoryHighWatermark, tls, tlsPort, https })
+    tls = parsed.options.tls ? readTlsFiles(parsed.options.tls) : undefined
   } catch (e) {
     console.error(`warren broker: failed to start: ${e instanceof Error ? e.message : String(e)}`)
     process.exit(1)
   }
+  const brokerOptions = { port, host, heartbeat, httpPort, httpHost, memoryHighWatermark, tls, tlsPort, https }
 
-  // one write, so whoever reads the first line (scripts, tests) already has the rest
-  const lines = [`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`]
-  if (handle.tlsPort !== undefined) lines.push(`AMQP over TLS on ${amqpsUrl(handle.host, handle.tlsPort)} (bound to ${handle.host}:${handle.tlsPort})`)
-  if (handle.httpPort !== undefined && handle.httpHost !== undefined) {
-    lines.push(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort, handle.https)} (bound to ${handle.httpHost}:${handle.httpPort})`)
+  let stop: () => Promise<void>
+  if (parsed.options.pair && dataDir !== undefined) {
+    let member: PairMember
+    try {
+      member = await startPairMember({
+        dataDir,
+        node: parsed.options.node,
+        broker: brokerOptions,
+        logger,
+        onActive: (handle, takeover) => console.log(`Pair member ${takeover.node} is ACTIVE.\n${listeningLines(handle)}`),
+        onFatal: (e) => {
+          console.error(`warren broker: failed to take over: ${e instanceof Error ? e.message : String(e)}`)
+          process.exit(1)
+        },
+      })
+    } catch (e) {
+      console.error(`warren broker: failed to start: ${e instanceof Error ? e.message : String(e)}`)
+      process.exit(1)
+    }
+    if (member.role === 'standby') {
+      const lines = [
+        `Pair member ${member.node} is STANDBY on ${dataDir}: another member holds the storage lock.`,
+        `AMQP is not listening; this member takes over ${host}:${port} when the active one dies.`,
+      ]
+      if (member.standbyHttpPort !== undefined) lines.push(`Management HTTP API (standby: /api/ha and health checks only) on ${httpUrl(httpHost ?? '127.0.0.1', member.standbyHttpPort, https)}`)
+      lines.push('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
+      console.log(lines.join('\n'))
+    }
+    stop = () => member.close()
+  } else {
+    let handle: BrokerHandle
+    try {
+      handle = await startBroker({ ...brokerOptions, dataDir, logger })
+    } catch (e) {
+      console.error(`warren broker: failed to start: ${e instanceof Error ? e.message : String(e)}`)
+      process.exit(1)
+    }
+    console.log(listeningLines(handle))
+    stop = () => handle.close()
   }
-  lines.push(`Memory high watermark: ${handle.core.memory.highWatermark} bytes of message bodies`)
-  lines.push(handle.dataDir === undefined ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)' : `Data: ${handle.dataDir} (SQLite)`)
-  lines.push('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
-  console.log(lines.join('\n'))
 
   let closing = false
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -61,7 +92,7 @@ async function main(): Promise<void> {
     }
     closing = true
     console.log(`${signal} received, closing connections and flushing the store...`)
-    handle.close().then(
+    stop().then(
       () => {
         console.log('Warren broker stopped.')
         process.exit(0)
@@ -74,6 +105,19 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', shutdown)
   process.on('SIGTERM', shutdown)
+}
+
+/** What a started broker prints, in one write, so whoever reads the first line (scripts, tests) already has the rest. */
+function listeningLines(handle: BrokerHandle): string {
+  const lines = [`Warren broker listening on ${amqpUrl(handle.host, handle.port)} (bound to ${handle.host}:${handle.port})`]
+  if (handle.tlsPort !== undefined) lines.push(`AMQP over TLS on ${amqpsUrl(handle.host, handle.tlsPort)} (bound to ${handle.host}:${handle.tlsPort})`)
+  if (handle.httpPort !== undefined && handle.httpHost !== undefined) {
+    lines.push(`Management HTTP API on ${httpUrl(handle.httpHost, handle.httpPort, handle.https)} (bound to ${handle.httpHost}:${handle.httpPort})`)
+  }
+  lines.push(`Memory high watermark: ${handle.core.memory.highWatermark} bytes of message bodies`)
+  lines.push(handle.dataDir === undefined ? 'Data: in memory (nothing is saved; pass --data DIR to keep it)' : `Data: ${handle.dataDir} (SQLite)`)
+  lines.push('Press Ctrl+C (SIGINT) or send SIGTERM to stop.')
+  return lines.join('\n')
 }
 
 main().catch((e: unknown) => {

@@ -11,6 +11,7 @@ import { scheduledRoutes } from './scheduled'
 import { userRoutes } from './users'
 import { vhostRoutes } from './vhosts'
 import { healthRoutes } from './health'
+import { haRoutes } from './ha'
 
 /** Every route of the management API; docs/http-api.md describes them. */
 export const allRoutes: Route[] = [
@@ -26,4 +27,5 @@ export const allRoutes: Route[] = [
   ...definitionRoutes,
   ...scheduledRoutes,
   ...healthRoutes,
+  ...haRoutes,
 ]
