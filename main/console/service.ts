@@ -11,6 +11,7 @@ import { createDeadLetterArea } from './dead-letters/area'
 import { createMetricsArea, type MetricsAreaOptions } from './metrics/area'
 import { createScheduledArea } from './scheduled/area'
 import { createTopologyArea } from './topology/area'
+import { createClusterArea } from './cluster/area'
 
 export type ManagementHandlers = Omit<CommandHandlers, 'broker.status'>
 
@@ -140,13 +141,15 @@ export function createConsoleService(options: ConsoleServiceOptions): ConsoleSer
   const deadLetters = createDeadLetterArea(context)
   const scheduled = createScheduledArea(context)
   const topology = createTopologyArea(context)
-  const areas: Omit<ConsoleArea<never>, 'handlers'>[] = [metrics, deadLetters, scheduled, topology]
+  const cluster = createClusterArea(context)
+  const areas: Omit<ConsoleArea<never>, 'handlers'>[] = [metrics, deadLetters, scheduled, topology, cluster]
 
   const handlers: ManagementHandlers = {
     ...metrics.handlers,
     ...deadLetters.handlers,
     ...scheduled.handlers,
     ...topology.handlers,
+    ...cluster.handlers,
     'profiles.list': () => profiles.state(),
     'profiles.add': (input) => {
       const p = profiles.add(input)

@@ -16,11 +16,13 @@ import { DEAD_LETTER_COMMANDS, DEAD_LETTER_EVENTS, type DeadLetterCommands, type
 import { METRICS_COMMANDS, METRICS_EVENTS, type MetricsCommands, type MetricsEvents } from './metrics'
 import { TOPOLOGY_COMMANDS, TOPOLOGY_EVENTS, type TopologyCommands, type TopologyEvents } from './topology'
 import { SCHEDULED_COMMANDS, SCHEDULED_EVENTS, type ScheduledCommands, type ScheduledEvents } from './scheduled'
+import { CLUSTER_COMMANDS, CLUSTER_EVENTS, type ClusterCommands, type ClusterEvents } from './cluster'
 
 export * from './dead-letters'
 export * from './metrics'
 export * from './scheduled'
 export * from './topology'
+export * from './cluster'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors and results
@@ -467,10 +469,10 @@ export interface ManagementEvents {
  * Command name → (request) ⇒ Promise<Result<response>>. Requests and responses are plain data (structured-clonable).
  * Each area of the console declares its commands and events in its own file; this is their union.
  */
-export interface WarrenCommands extends ManagementCommands, MetricsCommands, DeadLetterCommands, ScheduledCommands, TopologyCommands {}
+export interface WarrenCommands extends ManagementCommands, MetricsCommands, DeadLetterCommands, ScheduledCommands, TopologyCommands, ClusterCommands {}
 
 /** Event name → payload, pushed from the backend to every console window. */
-export interface WarrenEvents extends ManagementEvents, MetricsEvents, DeadLetterEvents, ScheduledEvents, TopologyEvents {}
+export interface WarrenEvents extends ManagementEvents, MetricsEvents, DeadLetterEvents, ScheduledEvents, TopologyEvents, ClusterEvents {}
 
 export type CommandName = keyof WarrenCommands
 export type EventName = keyof WarrenEvents
@@ -511,8 +513,8 @@ const MANAGEMENT_COMMANDS: { readonly [K in keyof ManagementCommands]: true } = 
   'channels.close': true,
 }
 const MANAGEMENT_EVENTS: { readonly [E in keyof ManagementEvents]: true } = { 'broker.statusChanged': true, 'profiles.changed': true, 'overview.tick': true }
-const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS, ...TOPOLOGY_COMMANDS }
-const EVENTS: { readonly [E in EventName]: true } = { ...MANAGEMENT_EVENTS, ...METRICS_EVENTS, ...DEAD_LETTER_EVENTS, ...SCHEDULED_EVENTS, ...TOPOLOGY_EVENTS }
+const COMMANDS: { readonly [K in CommandName]: true } = { ...MANAGEMENT_COMMANDS, ...METRICS_COMMANDS, ...DEAD_LETTER_COMMANDS, ...SCHEDULED_COMMANDS, ...TOPOLOGY_COMMANDS, ...CLUSTER_COMMANDS }
+const EVENTS: { readonly [E in EventName]: true } = { ...MANAGEMENT_EVENTS, ...METRICS_EVENTS, ...DEAD_LETTER_EVENTS, ...SCHEDULED_EVENTS, ...TOPOLOGY_EVENTS, ...CLUSTER_EVENTS }
 export const COMMAND_NAMES = Object.freeze(Object.keys(COMMANDS)) as readonly CommandName[]
 export const EVENT_NAMES = Object.freeze(Object.keys(EVENTS)) as readonly EventName[]
 

@@ -1,0 +1,143 @@
+/**
+ * The console's cluster area: its share of the contract's handlers (see ../context.ts).
+ *   cluster.state        nodes (nodes.ts), Warren's pair (/api/ha), shovels and federation links (shovels.ts),
+ *                        the placement summary (placement.ts) and warnings (warnings.ts); records each node's
+ *                        resources into a short in-memory history for the live charts
+ *   cluster.placement    one page of the queues × nodes matrix (the queue list is fetched once per few seconds
+ *                        and shared by state and every page)
+ *   cluster.shovels.*    create / delete / restart a dynamic shovel through the management API
+ * Everything goes through the management HTTP API of the active profile (RabbitMQ or Warren's embedded broker).
+ */
+import type { ClusterCommands, ClusterState, FederationLinkStatus, PlacementRow, ShovelStatus } from '../../contract'
+import type { ConsoleArea, ConsoleContext } from '../context'
+import { BrokerReplyError, ManagementHttp } from '../management-backend'
+import { NodeHistory, nodeOf, pairOf } from './nodes'
+import { pagePlacement, PLACEMENT_COLUMNS, placementOf, summarize } from './placement'
+import { federationLinkOf, shovelOf, shovelParameter } from './shovels'
+import { clusterWarnings } from './warnings'
+
+type Json = Record<string, unknown>
+const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {})
+const arr = (v: unknown): Json[] => (Array.isArray(v) ? v.map(obj) : [])
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
+const enc = encodeURIComponent
+
+/** the queue list (for placement) is re-read at most this often */
+const QUEUES_TTL_MS = 3000
+
+export interface ClusterAreaOptions {
+  /** how long the node history keeps samples; default 30 min */
+  historyMs?: number
+  /** per-request timeout of the management API; default 15 s */
+  timeoutMs?: number
+}
+
+/** 404 (the API is not there: plugin not enabled, or Warren without that extension) → undefined */
+async function optional<T>(work: Promise<T>): Promise<{ value?: T; error?: string }> {
+  try {
+    return { value: await work }
+  } catch (e) {
+    if (e instanceof BrokerReplyError && e.replyCode === 404) return {}
+    return { error: e instanceof Error ? e.message : String(e) }
+  }
+}
+
+export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptions = {}): ConsoleArea<keyof ClusterCommands> {
+  const history = new NodeHistory(options.historyMs ?? 30 * 60_000)
+  let queues: { profileId: string; at: number; rows: Promise<PlacementRow[]> } | undefined
+  let nodeNames: { profileId: string; names: string[] } | undefined
+
+  const http = (): ManagementHttp => new ManagementHttp(ctx.activeTarget(), { timeoutMs: options.timeoutMs ?? 15_000 })
+
+  function placementRows(client: ManagementHttp): Promise<PlacementRow[]> {
+    const profileId = ctx.activeTarget().profileId
+    if (queues && queues.profileId === profileId && Date.now() - queues.at < QUEUES_TTL_MS) return queues.rows
+    const rows = client.get(`/api/queues?columns=${PLACEMENT_COLUMNS.join(',')}`).then((list) => arr(list).map(placementOf))
+    queues = { profileId, at: Date.now(), rows }
+    rows.catch(() => {
+      if (queues?.rows === rows) queues = undefined
+    })
+    return rows
+  }
+
+  async function state(): Promise<ClusterState> {
+    const client = http()
+    const profileId = ctx.activeTarget().profileId
+    const [overviewJson, nodesJson, rows, shovelsJson, linksJson] = await Promise.all([
+      client.get('/api/overview').then(obj),
+      client.get('/api/nodes').then(arr),
+      placementRows(client),
+      optional(client.get('/api/shovels').then(arr)),
+      optional(client.get('/api/federation-links').then(arr)),
+    ])
+    const product = str(overviewJson.product_name) ?? 'RabbitMQ'
+    const kind = product === 'Warren' ? 'warren' : 'rabbitmq'
+    const haJson = kind === 'warren' ? await optional(client.get('/api/ha')) : {}
+    const queriedNode = str(overviewJson.node)
+    const nodes = nodesJson.map((n) => nodeOf(n, queriedNode)).sort((a, b) => a.name.localeCompare(b.name))
+    nodeNames = { profileId, names: nodes.map((n) => n.name) }
+    const now = Date.now()
+    history.record(nodes, now)
+    const shovels: ShovelStatus[] | undefined = shovelsJson.value?.map(shovelOf).sort((a, b) => a.vhost.localeCompare(b.vhost) || a.name.localeCompare(b.name))
+    const federationLinks: FederationLinkStatus[] | undefined = linksJson.value?.map(federationLinkOf)
+    const pair = haJson.value !== undefined ? pairOf(haJson.value) : undefined
+    const unavailable: ClusterState['unavailable'] = {}
+    if (shovelsJson.error) unavailable.shovels = shovelsJson.error
+    if (linksJson.error) unavailable.federationLinks = linksJson.error
+    if (haJson.error) unavailable.pair = haJson.error
+    return {
+      kind,
+      product,
+      version: str(overviewJson.product_version) ?? str(overviewJson.rabbitmq_version),
+      erlangVersion: str(overviewJson.erlang_version),
+      clusterName: str(overviewJson.cluster_name),
+      queriedNode,
+      nodes,
+      pair,
+      placement: summarize(rows, nodes.map((n) => n.name)),
+      shovels,
+      federationLinks,
+      unavailable,
+      warnings: clusterWarnings({ nodes, rows, shovels, federationLinks, pair }),
+      history: history.snapshot(),
+      at: now,
+    }
+  }
+
+  return {
+    handlers: {
+      'cluster.state': () => state(),
+      'cluster.placement': async (req) => {
+        const client = http()
+        const profileId = ctx.activeTarget().profileId
+        const rows = await placementRows(client)
+        let names = nodeNames?.profileId === profileId ? nodeNames.names : undefined
+        if (!names) {
+          names = arr(await client.get('/api/nodes?columns=name'))
+            .map((n) => str(n.name) ?? '?')
+            .sort()
+          nodeNames = { profileId, names }
+        }
+        return pagePlacement(rows, names, req)
+      },
+      'cluster.shovels.create': async (spec) => {
+        ctx.writable()
+        const value = shovelParameter(spec)
+        await http().request('PUT', `/api/parameters/shovel/${enc(spec.vhost || '/')}/${enc(spec.name.trim())}`, { value })
+      },
+      'cluster.shovels.delete': async ({ vhost, name }) => {
+        ctx.writable()
+        await http().request('DELETE', `/api/parameters/shovel/${enc(vhost || '/')}/${enc(name)}`)
+      },
+      'cluster.shovels.restart': async ({ vhost, name }) => {
+        ctx.writable()
+        await http().request('DELETE', `/api/shovels/vhost/${enc(vhost || '/')}/${enc(name)}/restart`)
+      },
+    },
+    profileChanged() {
+      history.clear()
+      queues = undefined
+      nodeNames = undefined
+    },
+  }
+}
