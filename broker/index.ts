@@ -137,6 +137,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
       throw error
     }
   }
+  // dynamic shovels start once the broker takes connections (their amqp:// URIs connect to this listener)
+  core.shovels.start({ host: address.address, port: address.port })
   let closing: Promise<void> | undefined
   return {
     port: address.port,
@@ -149,6 +151,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<BrokerHa
     https: options.https === true && http !== undefined,
     close() {
       closing ??= (async () => {
+        await core.shovels.stop()
         await http?.close()
         await server.close('broker shutdown')
         core.delayed.stop()

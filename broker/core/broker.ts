@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
 import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions, type DueOutcome } from './delayed'
 import { notFound } from './errors'
@@ -6,6 +7,7 @@ import { messageFromStore, pagingLimits, type PagingLimits, type PagingOptions }
 import type { Policy, PolicyApplyTo, PolicyDefinition } from './policy'
 import { compilePermission, hashPassword, passwordMatches, SHA256_ALGORITHM, type Permission } from './users'
 import { Vhost } from './vhost'
+import { ShovelRegistry } from './shovel/registry'
 
 export interface BrokerCoreOptions {
   store: Store
@@ -36,6 +38,14 @@ export class BrokerCore {
   readonly paging: PagingLimits
   /** the messages of x-delayed-message exchanges, until they fall due */
   readonly delayed: DelayedScheduler
+  /**
+   * The login of the broker's own AMQP clients (the shovels' amqp:// connections to this broker): a random password
+   * per start, never stored or listed; the user may use every vhost.
+   */
+  readonly internalLogin = { user: 'rmq-shovel', password: randomBytes(24).toString('base64url') }
+  private readonly internalPermission = compilePermission({ user: 'rmq-shovel', vhost: '', configure: '.*', write: '.*', read: '.*' })
+  /** dynamic shovels (runtime parameters of component 'shovel'); started by startBroker once it listens */
+  readonly shovels: ShovelRegistry
 
   constructor(options: BrokerCoreOptions) {
     this.store = options.store
@@ -46,6 +56,12 @@ export class BrokerCore {
     this.recover()
     this.dropOrphanedScheduled()
     this.delayed.start()
+    this.shovels = new ShovelRegistry({
+      store: this.store,
+      hasVhost: (name) => this.vhosts.has(name),
+      mayConnect: (user, vhost) => this.permission(user, vhost) !== undefined,
+      internalLogin: this.internalLogin,
+    })
   }
 
   nextMessageId(): number {
@@ -157,6 +173,7 @@ export class BrokerCore {
     this.delayed.drop(name)
     this.store.deleteVhost(name)
     for (const byVhost of this.permissions.values()) byVhost.delete(name)
+    this.shovels.vhostDeleted(name)
     return true
   }
 
@@ -209,6 +226,9 @@ export class BrokerCore {
 
   /** The user when the password is right; undefined otherwise. */
   authenticate(name: string, password: string): UserRecord | undefined {
+    if (name === this.internalLogin.user && password === this.internalLogin.password && !this.users.has(name)) {
+      return { name, passwordHash: '', hashingAlgorithm: SHA256_ALGORITHM, tags: [] }
+    }
     const user = this.users.get(name)
     return user && passwordMatches(user, password) ? user : undefined
   }
@@ -224,6 +244,7 @@ export class BrokerCore {
   }
 
   permission(user: string, vhost: string): Permission | undefined {
+    if (user === this.internalLogin.user && !this.users.has(user)) return this.vhosts.has(vhost) ? this.internalPermission : undefined
     return this.permissions.get(user)?.get(vhost)
   }
 

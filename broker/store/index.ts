@@ -2,6 +2,7 @@ export type {
   BindingRecord,
   Definitions,
   ExchangeRecord,
+  ParameterRecord,
   PermissionRecord,
   QueueRecord,
   QueueRef,

@@ -72,6 +72,18 @@ export interface PolicyRecord {
   definition: string
 }
 
+/**
+ * A runtime parameter (RabbitMQ's set_parameter): a named JSON value of a component in a vhost, e.g. a dynamic
+ * shovel (component 'shovel'). The store keeps the value as JSON text.
+ */
+export interface ParameterRecord {
+  vhost: string
+  component: string
+  name: string
+  /** JSON text of the value */
+  value: string
+}
+
 export interface QueueRef {
   vhost: string
   name: string
@@ -175,6 +187,11 @@ export interface Store {
   /** Adds or replaces the policy with the same (vhost, name). Deleting a vhost deletes its policies. */
   savePolicy(policy: PolicyRecord): void
   deletePolicy(vhost: string, name: string): void
+  /** Runtime parameters (dynamic shovels...), read once at start-up. */
+  loadParameters(): ParameterRecord[]
+  /** Adds or replaces the parameter with the same (vhost, component, name). Deleting a vhost deletes its parameters. */
+  saveParameter(parameter: ParameterRecord): void
+  deleteParameter(vhost: string, component: string, name: string): void
 
   /** Stores one message for the given durable queues (body once, one entry per queue). */
   addMessage(message: StoredMessage, queues: QueueRef[]): void

@@ -44,7 +44,7 @@ function exportAll(req: ApiRequest) {
     }),
     permissions: permissionsWhere(req, () => true),
     topic_permissions: [],
-    parameters: [],
+    parameters: core.shovels.parameters(),
     global_parameters: [],
     policies: perVhost.flatMap((d) => d.policies),
     queues: perVhost.flatMap((d) => d.queues),
@@ -57,7 +57,7 @@ function exportVhost(req: ApiRequest) {
   const vhost = vhostOf(req)
   const { queues, exchanges, bindings, policies } = vhostDefinitions(vhost)
   const strip = (items: Record<string, unknown>[]) => items.map(({ vhost: _vhost, ...rest }) => rest)
-  return { rabbit_version: RABBITMQ_VERSION, rabbitmq_version: RABBITMQ_VERSION, product_name: 'Warren', product_version: PRODUCT_VERSION, parameters: [], policies: strip(policies), queues: strip(queues), exchanges: strip(exchanges), bindings: strip(bindings) }
+  return { rabbit_version: RABBITMQ_VERSION, rabbitmq_version: RABBITMQ_VERSION, product_name: 'Warren', product_version: PRODUCT_VERSION, parameters: req.deps.core.shovels.parameters(undefined, vhost.name), policies: strip(policies), queues: strip(queues), exchanges: strip(exchanges), bindings: strip(bindings) }
 }
 
 type Item = Record<string, unknown>
@@ -127,6 +127,11 @@ function importDefinitions(req: ApiRequest, onlyVhost?: string) {
     const args = fieldTableFrom(item.arguments)
     if (str(item, 'destination_type', 'queue') === 'queue') vhost.bindQueue(internal(vhost), str(item, 'destination'), str(item, 'source'), str(item, 'routing_key'), args)
     else vhost.bindExchange(internal(vhost), str(item, 'destination'), str(item, 'source'), str(item, 'routing_key'), args)
+  }
+  // runtime parameters (dynamic shovels) last, so a shovel's first connection finds the imported queues declared
+  for (const item of list(body, 'parameters')) {
+    const vhost = vhostFor(item)
+    core.shovels.setParameter(vhost.name, str(item, 'component'), str(item, 'name'), item.value, req.user.name)
   }
   return noContent()
 }

@@ -6,6 +6,8 @@ import { exchangeRoutes } from './exchanges'
 import { messageRoutes } from './messages'
 import { overviewRoutes } from './overview'
 import { policyRoutes } from './policies'
+import { parameterRoutes } from './parameters'
+import { shovelRoutes } from './shovels'
 import { queueRoutes } from './queues'
 import { scheduledRoutes } from './scheduled'
 import { userRoutes } from './users'
@@ -24,6 +26,8 @@ export const allRoutes: Route[] = [
   ...bindingRoutes,
   ...messageRoutes,
   ...policyRoutes,
+  ...parameterRoutes,
+  ...shovelRoutes,
   ...definitionRoutes,
   ...scheduledRoutes,
   ...healthRoutes,

@@ -3,6 +3,7 @@ import type {
   Definitions,
   ExchangeRecord,
   PermissionRecord,
+  ParameterRecord,
   PolicyRecord,
   QueueRecord,
   QueueRef,
@@ -85,6 +86,7 @@ class MemoryStore implements Store {
   /** key: JSON [user, vhost] */
   private readonly permissions = new Map<string, PermissionRecord>()
   private readonly policyRecords = new Map<string, PolicyRecord>()
+  private readonly parameterRecords = new Map<string, ParameterRecord>()
   private readonly exchanges = new Map<string, ExchangeRecord>()
   private readonly queueRecords = new Map<string, QueueRecord>()
   private readonly bindings = new Map<string, BindingRecord>()
@@ -123,6 +125,7 @@ class MemoryStore implements Store {
     for (const [key, q] of this.queueRecords) if (q.vhost === name) this.queueRecords.delete(key)
     for (const [key, b] of this.bindings) if (b.vhost === name) this.bindings.delete(key)
     for (const [key, p] of this.policyRecords) if (p.vhost === name) this.policyRecords.delete(key)
+    for (const [key, p] of this.parameterRecords) if (p.vhost === name) this.parameterRecords.delete(key)
     const prefix = queueKey(name, '')
     for (const key of [...this.queues.keys()]) if (key.startsWith(prefix)) this.purgeKey(key)
   }
@@ -157,6 +160,21 @@ class MemoryStore implements Store {
   deletePolicy(vhost: string, name: string): void {
     this.assertOpen()
     this.policyRecords.delete(JSON.stringify([vhost, name]))
+  }
+
+  loadParameters(): ParameterRecord[] {
+    this.assertOpen()
+    return [...this.parameterRecords.values()].map((p) => ({ ...p }))
+  }
+
+  saveParameter(parameter: ParameterRecord): void {
+    this.assertOpen()
+    this.parameterRecords.set(JSON.stringify([parameter.vhost, parameter.component, parameter.name]), { ...parameter })
+  }
+
+  deleteParameter(vhost: string, component: string, name: string): void {
+    this.assertOpen()
+    this.parameterRecords.delete(JSON.stringify([vhost, component, name]))
   }
 
   saveExchange(exchange: ExchangeRecord): void {

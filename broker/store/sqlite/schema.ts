@@ -117,6 +117,18 @@ const migrations: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     db.exec('ALTER TABLE messages ADD COLUMN enqueued_at INTEGER')
   },
+  // 5: runtime parameters (RabbitMQ's set_parameter; component 'shovel' = dynamic shovels)
+  (db) => {
+    db.exec(`
+      CREATE TABLE parameters (
+        vhost     TEXT NOT NULL,
+        component TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        value     TEXT NOT NULL,  -- JSON
+        PRIMARY KEY (vhost, component, name)
+      ) WITHOUT ROWID;
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = migrations.length

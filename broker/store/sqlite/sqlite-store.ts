@@ -6,6 +6,7 @@ import type {
   Definitions,
   ExchangeRecord,
   PermissionRecord,
+  ParameterRecord,
   PolicyRecord,
   QueueRecord,
   QueueRef,
@@ -167,6 +168,11 @@ return {
     deletePolicy: db.prepare('DELETE FROM policies WHERE vhost = ? AND name = ?'),
     deleteVhostPolicies: db.prepare('DELETE FROM policies WHERE vhost = ?'),
     allPolicies: db.prepare('SELECT * FROM policies ORDER BY vhost, name'),
+
+    saveParameter: db.prepare('INSERT OR REPLACE INTO parameters (vhost, component, name, value) VALUES (?, ?, ?, ?)'),
+    deleteParameter: db.prepare('DELETE FROM parameters WHERE vhost = ? AND component = ? AND name = ?'),
+    deleteVhostParameters: db.prepare('DELETE FROM parameters WHERE vhost = ?'),
+    allParameters: db.prepare('SELECT vhost, component, name, value FROM parameters ORDER BY vhost, component, name'),
 
     saveExchange: db.prepare(
       'INSERT OR REPLACE INTO exchanges (vhost, name, type, auto_delete, internal, arguments) VALUES (?, ?, ?, ?, ?, ?)',
@@ -427,6 +433,7 @@ class SqliteStore implements Store {
       this.s.deleteVhostExchanges.run(name)
       this.s.deleteVhostPermissions.run(name)
       this.s.deleteVhostPolicies.run(name)
+      this.s.deleteVhostParameters.run(name)
       this.s.deleteVhost.run(name)
     })
   }
@@ -461,6 +468,21 @@ class SqliteStore implements Store {
 
   deletePolicy(vhost: string, name: string): void {
     this.push(() => this.s.deletePolicy.run(vhost, name))
+  }
+
+  loadParameters(): ParameterRecord[] {
+    this.assertOpen()
+    if (this.liveOps > 0) this.commit(false)
+    return (this.s.allParameters.all() as ParameterRecord[]).map((r) => ({ vhost: r.vhost, component: r.component, name: r.name, value: r.value }))
+  }
+
+  saveParameter(parameter: ParameterRecord): void {
+    const { vhost, component, name, value } = parameter
+    this.push(() => this.s.saveParameter.run(vhost, component, name, value))
+  }
+
+  deleteParameter(vhost: string, component: string, name: string): void {
+    this.push(() => this.s.deleteParameter.run(vhost, component, name))
   }
 
   saveExchange(exchange: ExchangeRecord): void {

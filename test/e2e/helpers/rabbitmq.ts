@@ -25,7 +25,12 @@ async function freePort(): Promise<number> {
   })
 }
 
-export async function startRabbitMQNode(timeoutMs = 90_000): Promise<RabbitMQNode> {
+export interface RabbitMQNodeOptions {
+  /** plugins enabled besides rabbitmq_management, e.g. ['rabbitmq_shovel', 'rabbitmq_shovel_management'] */
+  plugins?: string[]
+}
+
+export async function startRabbitMQNode(timeoutMs = 90_000, options: RabbitMQNodeOptions = {}): Promise<RabbitMQNode> {
   if (!existsSync('/usr/sbin/rabbitmq-server')) throw new Error('rabbitmq-server is missing: apt-get install -y rabbitmq-server')
   const amqpPort = await freePort()
   const httpPort = await freePort()
@@ -34,7 +39,7 @@ export async function startRabbitMQNode(timeoutMs = 90_000): Promise<RabbitMQNod
   const node = `warrenconsole${amqpPort}@localhost`
   mkdirSync(join(dir, 'mnesia'))
   mkdirSync(join(dir, 'log'))
-  writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_management].\n')
+  writeFileSync(join(dir, 'enabled_plugins'), `[${['rabbitmq_management', ...(options.plugins ?? [])].join(',')}].\n`)
   writeFileSync(
     join(dir, 'rabbitmq.conf'),
     [`listeners.tcp.default = ${amqpPort}`, `management.tcp.port = ${httpPort}`, 'management.tcp.ip = 127.0.0.1', 'loopback_users = none', 'collect_statistics_interval = 1000', ''].join('\n'),

@@ -192,6 +192,31 @@ export function runStoreSuite(name: string, factory: () => StoreUnderTest): void
       expect(store.loadDefinitions().policies).toEqual([{ ...ttl, priority: 7 }])
     })
 
+    it('round-trips runtime parameters, replaces them by (vhost, component, name), and deletes them alone or with their vhost', async () => {
+      let store = open()
+      store.saveVhost(vhostA)
+      store.saveVhost(vhostB)
+      const s1 = { vhost: '/', component: 'shovel', name: 's1', value: '{"src-uri":"amqp://","src-queue":"a","dest-uri":"amqp://"}' }
+      const other = { vhost: '/', component: 'federation-upstream', name: 's1', value: '{"uri":"amqp://x"}' }
+      const s2 = { vhost: 'other', component: 'shovel', name: 's2', value: '{}' }
+      store.saveParameter(s1)
+      store.saveParameter(other)
+      store.saveParameter(s2)
+      store.saveParameter({ ...s1, value: '{"changed":true}' })
+      const key = (p: { vhost: string; component: string; name: string }) => `${p.vhost}\0${p.component}\0${p.name}`
+      const all = (st: Store) => st.loadParameters().sort((a, b) => (key(a) < key(b) ? -1 : 1))
+      await store.flush()
+      expect(all(store)).toEqual([other, { ...s1, value: '{"changed":true}' }, s2])
+      store = await cycle(store)
+      expect(all(store)).toEqual([other, { ...s1, value: '{"changed":true}' }, s2])
+      store.deleteParameter('/', 'federation-upstream', 's1')
+      store.deleteParameter('/', 'shovel', 'missing')
+      store.deleteVhost('other')
+      store = await cycle(store)
+      expect(all(store)).toEqual([{ ...s1, value: '{"changed":true}' }])
+      expect(store.loadDefinitions().vhosts.map((v) => v.name)).toEqual(['/'])
+    })
+
     it('deletes definitions with their cascades', async () => {
       let store = open()
       saveAllDefinitions(store)
