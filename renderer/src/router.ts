@@ -2,6 +2,7 @@ import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-rou
 
 export const MAIN_VIEWS = [
   { path: '/overview', name: 'overview', label: 'Overview', key: '1' },
+  { path: '/cluster', name: 'cluster', label: 'Cluster', key: 'c' },
   { path: '/topology', name: 'topology', label: 'Topology', key: '2' },
   { path: '/queues', name: 'queues', label: 'Queues', key: '3' },
   { path: '/exchanges', name: 'exchanges', label: 'Exchanges', key: '4' },
@@ -16,6 +17,7 @@ export const MAIN_VIEWS = [
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/overview' },
   { path: '/overview', name: 'overview', component: () => import('./views/OverviewView.vue') },
+  { path: '/cluster', name: 'cluster', component: () => import('./views/ClusterView.vue') },
   { path: '/topology', name: 'topology', component: () => import('./views/TopologyView.vue') },
   { path: '/queues', name: 'queues', component: () => import('./views/QueuesView.vue') },
   { path: '/exchanges', name: 'exchanges', component: () => import('./views/ExchangesView.vue') },
