@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { Logger } from '../amqp/connection'
-import { passwordMatches } from '../core/users'
+import { hashPassword, passwordMatches, SHA256_ALGORITHM } from '../core/users'
 import { crossSiteCheck, isLoopbackAddress } from '../http/csrf'
 import type { UserRecord } from '../store/store'
 import type { HaStatus } from './status'
@@ -114,13 +114,21 @@ export function standbyError(status: HaStatus): { error: 'standby'; reason: stri
   return { error: 'standby', reason: `this broker is the standby of a pair; the active one is ${where}` }
 }
 
-/** One user from the shared warren.db, read-only; undefined when there is no such user or no database yet. */
+/**
+ * One user from the shared warren.db, read-only; undefined when there is no such user. Before any broker has
+ * written its definitions (no database yet, or one without users and vhosts) the users are what a fresh broker
+ * starts with (BrokerCore): guest/guest, administrator.
+ */
 function readUser(dataDir: string, name: string): UserRecord | undefined {
   const file = join(dataDir, 'warren.db')
-  if (!existsSync(file)) return undefined
+  const fresh = (): UserRecord | undefined =>
+    name === 'guest' ? { name: 'guest', passwordHash: hashPassword('guest'), hashingAlgorithm: SHA256_ALGORITHM, tags: ['administrator'] } : undefined
+  if (!existsSync(file)) return fresh()
   let db: Database.Database | undefined
   try {
     db = new Database(file, { readonly: true, fileMustExist: true, timeout: 1000 })
+    const defined = db.prepare("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM vhosts) AS n").get() as { n: number }
+    if (defined.n === 0) return fresh()
     const row = db.prepare('SELECT name, password_hash, hashing_algorithm, tags FROM users WHERE name = ?').get(name) as
       | { name: string; password_hash: string; hashing_algorithm: string; tags: string }
       | undefined
