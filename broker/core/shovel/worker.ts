@@ -183,7 +183,7 @@ export class ShovelWorker {
       const complete = () => {
         this.transferred++
         completed++
-        if (remaining !== undefined && completed >= remaining) this.finish(generation)
+        if (remaining !== undefined && completed >= remaining) this.finish(generation, consumer)
       }
       const onMessage = (message: ConsumeMessage | null) => {
         if (!this.current(generation)) return
@@ -221,14 +221,17 @@ export class ShovelWorker {
   }
 
   /** src-delete-after reached: stop for good and let the registry delete the shovel. */
-  private finish(generation: number): void {
+  private finish(generation: number, consumer?: Channel): void {
     if (!this.current(generation)) return
     this.stopped = true
     this.generation++
-    // the last acks must reach the source before the connection closes
-    setImmediate(() => {
-      void this.closeConnections().then(() => this.context.done())
-    })
+    // the acks must reach the source before its connection closes: closing the channel first waits for its close-ok,
+    // which the broker sends after the frames written before it (amqplib may write connection.close ahead of them)
+    void (async () => {
+      await consumer?.close().catch(() => undefined)
+      await this.closeConnections()
+      this.context.done()
+    })()
   }
 
   /** Where and how a consumed message is published: RabbitMQ's rules for dest-exchange / dest-queue / keys. */
