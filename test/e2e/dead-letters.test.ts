@@ -3,46 +3,18 @@
 // original queue where a consumer gets it; 10,000 are bulk-replayed with the progress bar reaching 100%.
 // Screenshot: docs/screenshots/dead-letters.png (refreshed when WARREN_SCREENSHOTS=1, written when missing).
 import amqp from 'amqplib'
-import { existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebConsole, type RunningWebConsole } from '../../main/console/web-console'
-import { launchChromium } from './helpers/browser'
+import type { RunningWebConsole } from '../../main/console/web-console'
+import { openConsole, type ConsoleUnderTest } from './helpers/console-page'
 import { startRabbitMQNode, type RabbitMQNode } from './helpers/rabbitmq'
-import { ensureRendererBuilt } from './helpers/renderer-build'
 
-const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 const BULK = 10_000
 
+let ui: ConsoleUnderTest
 let web: RunningWebConsole
 let rabbit: RabbitMQNode
-let browser: Browser
 let page: Page
-const pageErrors: string[] = []
-let visits = 0
-
-async function shot(name: string): Promise<void> {
-  const path = join(SHOTS, `${name}.png`)
-  if (process.env.WARREN_SCREENSHOTS !== '1' && existsSync(path)) return
-  mkdirSync(SHOTS, { recursive: true })
-  for (const close of await page.locator('.n-notification .n-base-close').all()) await close.click().catch(() => {})
-  await page.waitForTimeout(400)
-  await page.screenshot({ path })
-}
-
-async function go(hash: string): Promise<void> {
-  await page.goto(`${web.httpUrl}/?visit=${++visits}#${hash}`)
-}
-
-const tid = (id: string) => page.locator(`[data-testid="${id}"]`)
-
-async function command(name: string, request: unknown): Promise<unknown> {
-  const res = await fetch(`${web.httpUrl}/console/api/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request ?? null) })
-  const r = (await res.json()) as { ok: boolean; value?: unknown; error?: { message: string } }
-  if (!r.ok) throw new Error(`${name}: ${r.error?.message}`)
-  return r.value
-}
 
 /** rejected ×2 (orders), max length ×2 (orders.limited), expired ×3 (payments), all via the fanout dlx to e2e.dlq */
 async function deadLetterSome(url: string): Promise<void> {
@@ -94,39 +66,39 @@ async function scenario(url: string, backend: 'embedded' | 'rabbitmq'): Promise<
   const t0 = Date.now()
   const step = (what: string) => process.env.WARREN_E2E_VERBOSE && console.log(`[${backend}] ${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`)
   await deadLetterSome(url)
-  step("await go('/dead-letters')")
-  await go('/dead-letters')
-  await tid('dl-queue-e2e.dlq').waitFor({ timeout: 30_000 })
+  step("await ui.go('/dead-letters')")
+  await ui.go('/dead-letters')
+  await ui.tid('dl-queue-e2e.dlq').waitFor({ timeout: 30_000 })
   // grouped with their reasons, counts and sources
-  await expect.poll(() => tid('dl-count-reason-rejected').textContent()).toBe('2')
-  await expect.poll(() => tid('dl-count-reason-maxlen').textContent()).toBe('2')
-  await expect.poll(() => tid('dl-count-reason-expired').textContent()).toBe('3')
-  await expect.poll(() => tid('dl-count-source-orders').textContent()).toBe('2')
-  await expect.poll(() => tid('dl-count-source-orders.limited').textContent()).toBe('2')
-  await expect.poll(() => tid('dl-count-source-payments').textContent()).toBe('3')
-  expect(await tid('dl-queue-e2e.dlq').textContent()).toContain('orders')
-  expect(await tid('dl-mechanism').textContent()).toMatch(/confirm/)
-  expect(await tid('dl-browse-mode').textContent()).toContain(backend === 'embedded' ? 'peek' : 'get + requeue')
+  await expect.poll(() => ui.tid('dl-count-reason-rejected').textContent()).toBe('2')
+  await expect.poll(() => ui.tid('dl-count-reason-maxlen').textContent()).toBe('2')
+  await expect.poll(() => ui.tid('dl-count-reason-expired').textContent()).toBe('3')
+  await expect.poll(() => ui.tid('dl-count-source-orders').textContent()).toBe('2')
+  await expect.poll(() => ui.tid('dl-count-source-orders.limited').textContent()).toBe('2')
+  await expect.poll(() => ui.tid('dl-count-source-payments').textContent()).toBe('3')
+  expect(await ui.tid('dl-queue-e2e.dlq').textContent()).toContain('orders')
+  expect(await ui.tid('dl-mechanism').textContent()).toMatch(/confirm/)
+  expect(await ui.tid('dl-browse-mode').textContent()).toContain(backend === 'embedded' ? 'peek' : 'get + requeue')
 
   step('// one rejected message')
   // one rejected message: its x-death timeline, then replay it to its original route; a consumer of orders gets it
-  await tid('dl-group-reason-rejected').click()
+  await ui.tid('dl-group-reason-rejected').click()
   await expect.poll(() => page.locator('[data-testid^="dl-row-e2e.dlq-"]').count()).toBe(2)
   await page.locator('[data-testid^="dl-row-e2e.dlq-"]').first().click()
-  await expect.poll(() => tid('dl-timeline').textContent()).toContain('rejected')
-  expect(await tid('dl-timeline').textContent()).toContain('e2e.shop → order.created')
+  await expect.poll(() => ui.tid('dl-timeline').textContent()).toContain('rejected')
+  expect(await ui.tid('dl-timeline').textContent()).toContain('e2e.shop → order.created')
   const conn = await amqp.connect(url)
   const ch = await conn.createChannel()
   const got: amqp.ConsumeMessage[] = []
   await ch.consume('orders', (m) => m && got.push(m), { noAck: true })
-  if (backend === 'embedded') await shot('dead-letters-message')
-  step("await tid('dl-replay-one').click()")
-  await tid('dl-replay-one').click()
-  await tid('dl-target-original').click()
-  await tid('dl-dry-run-button').click()
-  await expect.poll(() => tid('dl-dry-run').textContent()).toContain('orders')
-  expect(await tid('dl-dry-run-items').textContent()).toContain('e2e.shop → order.created')
-  await tid('dl-replay-confirm').click()
+  if (backend === 'embedded') await ui.shot('dead-letters-message')
+  step("await ui.tid('dl-replay-one').click()")
+  await ui.tid('dl-replay-one').click()
+  await ui.tid('dl-target-original').click()
+  await ui.tid('dl-dry-run-button').click()
+  await expect.poll(() => ui.tid('dl-dry-run').textContent()).toContain('orders')
+  expect(await ui.tid('dl-dry-run-items').textContent()).toContain('e2e.shop → order.created')
+  await ui.tid('dl-replay-confirm').click()
   await expect.poll(() => got.length, { timeout: 20_000 }).toBe(1)
   const replayed = got[0]!
   expect(replayed.properties.messageId).toMatch(/^order-[01]$/)
@@ -135,73 +107,70 @@ async function scenario(url: string, backend: 'embedded' | 'rabbitmq'): Promise<
   await conn.close()
   step('// the rest stays')
   // the rest stays: 6 dead letters left, one rejected
-  await expect.poll(() => tid('dl-count-reason-rejected').textContent(), { timeout: 20_000 }).toBe('1')
+  await expect.poll(() => ui.tid('dl-count-reason-rejected').textContent(), { timeout: 20_000 }).toBe('1')
 
   step('// bulk: 10,000')
   // bulk: 10,000 dead letters replayed to bulk.target; the progress bar reaches 100%
   await bulkDeadLetters(url)
-  await tid('dl-filter-clear').click()
+  await ui.tid('dl-filter-clear').click()
   // RabbitMQ's queue counts lag its statistics interval: scan until the scan sees them all
   for (let i = 0; ; i++) {
-    await tid('dl-scan').click()
-    await expect.poll(() => tid('dl-scan').getAttribute('data-scanning'), { timeout: 60_000 }).toBe('false')
-    const text = (await tid('dl-queue-bulk.dlq').textContent({ timeout: 30_000 }).catch(() => '')) ?? ''
+    await ui.tid('dl-scan').click()
+    await expect.poll(() => ui.tid('dl-scan').getAttribute('data-scanning'), { timeout: 60_000 }).toBe('false')
+    const text = (await ui.tid('dl-queue-bulk.dlq').textContent({ timeout: 30_000 }).catch(() => '')) ?? ''
     if (text.includes(String(BULK))) break
     if (i > 10) throw new Error(`bulk.dlq not seen with ${BULK}: ${text}`)
     await page.waitForTimeout(1000)
   }
-  step("await tid('dl-queue-bulk.dlq').click()")
-  await tid('dl-queue-bulk.dlq').click()
-  await expect.poll(() => tid('dl-replay-all').isDisabled()).toBe(false)
-  await tid('dl-replay-all').click()
-  await tid('dl-target-custom').click()
+  step("await ui.tid('dl-queue-bulk.dlq').click()")
+  await ui.tid('dl-queue-bulk.dlq').click()
+  await expect.poll(() => ui.tid('dl-replay-all').isDisabled()).toBe(false)
+  await ui.tid('dl-replay-all').click()
+  await ui.tid('dl-target-custom').click()
   await page.locator('[data-testid="dl-replay-key"] input').fill('bulk.target')
   // a rate limit of 2,000/s: time to pause and resume from the progress bar
   await page.locator('[data-testid="dl-replay-rate"] input').fill('2000')
-  await tid('dl-replay-confirm').click()
-  await tid('dl-job-pause').click()
+  await ui.tid('dl-replay-confirm').click()
+  await ui.tid('dl-job-pause').click()
   await expect.poll(() => page.locator('[data-testid^="dl-job-"]').first().textContent()).toContain('paused')
-  const processed = async () => Number(/^(\d+) \//.exec(((await tid('dl-job-summary').first().textContent()) ?? '').trim())?.[1] ?? -1)
+  const processed = async () => Number(/^(\d+) \//.exec(((await ui.tid('dl-job-summary').first().textContent()) ?? '').trim())?.[1] ?? -1)
   await page.waitForTimeout(600) // confirms already in flight when pausing still land
   const atPause = await processed()
   await page.waitForTimeout(1200)
   expect(await processed()).toBe(atPause)
   expect(atPause).toBeLessThan(BULK)
-  await tid('dl-job-resume').click()
+  await ui.tid('dl-job-resume').click()
   step("await expect.poll(() => page.locator('[d")
   await expect.poll(() => page.locator('[data-testid="dl-job-progress"]').first().getAttribute('data-percent'), { timeout: 90_000 }).toBe('100')
-  await expect.poll(() => tid('dl-job-summary').first().textContent()).toContain(`${BULK} replayed`)
+  await expect.poll(() => ui.tid('dl-job-summary').first().textContent()).toContain(`${BULK} replayed`)
   const check = await amqp.connect(url)
   const cch = await check.createChannel()
   expect((await cch.checkQueue('bulk.target')).messageCount).toBe(BULK)
   expect((await cch.checkQueue('bulk.dlq')).messageCount).toBe(0)
   await check.close()
   // replayed messages kept their x-death, yet bulk.target is not taken for a dead-letter queue
-  await expect.poll(() => tid('dl-queue-bulk.target').count(), { timeout: 20_000 }).toBe(0)
-  await tid('dl-queue-e2e.dlq').click()
-  await expect.poll(() => tid('dl-count-reason-expired').textContent()).toBe('3')
-  if (backend === 'embedded') await shot('dead-letters')
+  await expect.poll(() => ui.tid('dl-queue-bulk.target').count(), { timeout: 20_000 }).toBe(0)
+  await ui.tid('dl-queue-e2e.dlq').click()
+  await expect.poll(() => ui.tid('dl-count-reason-expired').textContent()).toBe('3')
+  if (backend === 'embedded') await ui.shot('dead-letters')
 
   step('// the audit log')
   // the audit log shows the replays
   await page.locator('.n-tabs-tab', { hasText: 'Audit log' }).click()
-  await expect.poll(() => tid('dl-audit-table').textContent()).toContain('bulk.target')
-  if (backend === 'embedded') await shot('dead-letters-audit')
+  await expect.poll(() => ui.tid('dl-audit-table').textContent()).toContain('bulk.target')
+  if (backend === 'embedded') await ui.shot('dead-letters-audit')
 }
 
 beforeAll(async () => {
-  const [staticDir, node] = await Promise.all([ensureRendererBuilt(), startRabbitMQNode()])
+  const [opened, node] = await Promise.all([openConsole({ viewport: { width: 1500, height: 900 }, tickMs: 2000 }), startRabbitMQNode()])
   rabbit = node
-  web = await startWebConsole({ port: 0, httpPort: 0, host: '127.0.0.1', staticDir, tickMs: 2000 })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1500, height: 900 } })
-  page.on('pageerror', (e) => pageErrors.push(e.message))
-  await page.addInitScript(() => localStorage.setItem('warren.theme', 'light'))
+  ui = opened
+  web = ui.web
+  page = ui.page
 }, 240_000)
 
 afterAll(async () => {
-  await browser?.close()
-  await web?.close()
+  await ui?.close()
   await rabbit?.stop()
 })
 
@@ -211,12 +180,12 @@ describe('Dead letters view', () => {
       await page.screenshot({ path: '/tmp/e2e-dl-fail.png' })
       throw e
     })
-    expect(pageErrors).toEqual([])
+    expect(ui.pageErrors).toEqual([])
   }, 300_000)
 
   it('on a remote RabbitMQ profile: the same, through get + requeue browsing', async () => {
-    const p = (await command('profiles.add', { name: 'Rabbit DL', amqpUrl: rabbit.amqpUrl, managementUrl: rabbit.managementUrl, username: 'guest', password: 'guest', vhost: '/', production: false, readOnly: false })) as { id: string }
-    await command('profiles.activate', { id: p.id })
+    const p = (await ui.command('profiles.add', { name: 'Rabbit DL', amqpUrl: rabbit.amqpUrl, managementUrl: rabbit.managementUrl, username: 'guest', password: 'guest', vhost: '/', production: false, readOnly: false })) as { id: string }
+    await ui.command('profiles.activate', { id: p.id })
     const url = new URL(rabbit.amqpUrl)
     url.username = 'guest'
     url.password = 'guest'
@@ -224,6 +193,6 @@ describe('Dead letters view', () => {
       await page.screenshot({ path: '/tmp/e2e-dl-fail.png' })
       throw e
     })
-    expect(pageErrors).toEqual([])
+    expect(ui.pageErrors).toEqual([])
   }, 300_000)
 })

@@ -5,50 +5,16 @@
 // shown as unrouted. On the embedded broker also: 100,000 pending, paged in the view.
 // Screenshot: docs/screenshots/scheduled.png (refreshed when WARREN_SCREENSHOTS=1, written when missing).
 import amqp from 'amqplib'
-import { existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebConsole, type RunningWebConsole } from '../../main/console/web-console'
-import { launchChromium } from './helpers/browser'
+import type { RunningWebConsole } from '../../main/console/web-console'
+import { openConsole, type ConsoleUnderTest } from './helpers/console-page'
 import { startRabbitMQNode, type RabbitMQNode } from './helpers/rabbitmq'
-import { ensureRendererBuilt } from './helpers/renderer-build'
 
-const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
-
+let ui: ConsoleUnderTest
 let web: RunningWebConsole
 let rabbit: RabbitMQNode
-let browser: Browser
 let page: Page
-const pageErrors: string[] = []
-let visits = 0
-
-async function shot(name: string): Promise<void> {
-  const path = join(SHOTS, `${name}.png`)
-  if (process.env.WARREN_SCREENSHOTS !== '1' && existsSync(path)) return
-  mkdirSync(SHOTS, { recursive: true })
-  for (const close of await page.locator('.n-notification .n-base-close').all()) await close.click().catch(() => {})
-  await page.waitForTimeout(400)
-  await page.screenshot({ path })
-}
-
-async function go(hash: string): Promise<void> {
-  await page.goto(`${web.httpUrl}/?visit=${++visits}#${hash}`)
-}
-
-async function fill(testid: string, value: string): Promise<void> {
-  const el = page.locator(`[data-testid="${testid}"]`)
-  const input = el.locator('input, textarea').first()
-  await ((await input.count()) ? input : el).fill(value)
-}
-
-/** A contract command through the web console's HTTP transport (for set-up only; the user path goes through the UI). */
-async function command(name: string, request: unknown): Promise<unknown> {
-  const res = await fetch(`${web.httpUrl}/console/api/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request ?? null) })
-  const r = (await res.json()) as { ok: boolean; value?: unknown; error?: { message: string } }
-  if (!r.ok) throw new Error(`${name}: ${r.error?.message}`)
-  return r.value
-}
 
 /** An exchange, a bound queue and a consumer recording what arrives when. */
 async function consumerOn(url: string, exchange: string, queue: string): Promise<{ got: Map<string, number>; close: () => Promise<void> }> {
@@ -65,11 +31,11 @@ async function consumerOn(url: string, exchange: string, queue: string): Promise
 
 async function scheduleViaForm(exchange: string, body: string, delaySeconds: number): Promise<void> {
   await page.locator('[data-testid="schedule-open"]').click()
-  await fill('schedule-exchange', exchange)
-  await fill('schedule-routing-key', 'job')
+  await ui.fill('schedule-exchange', exchange)
+  await ui.fill('schedule-routing-key', 'job')
   await expect.poll(() => page.locator('[data-testid="schedule-route-check"]').textContent(), { timeout: 10_000 }).toContain('Route check: routes to')
   await page.locator('[data-testid="schedule-delay"] input').fill(String(delaySeconds))
-  await fill('schedule-body', body)
+  await ui.fill('schedule-body', body)
   await page.locator('[data-testid="schedule-submit"]').click()
   await page.locator('[data-testid="schedule-dialog"]').waitFor({ state: 'detached', timeout: 15_000 })
 }
@@ -82,7 +48,7 @@ async function rowIds(): Promise<string[]> {
 
 /** schedule three through the form, cancel one, reschedule one to 3 s, deliver one now */
 async function userPath(exchange: string, got: Map<string, number>, backend: 'embedded' | 'rabbitmq'): Promise<void> {
-  await go('/scheduled')
+  await ui.go('/scheduled')
   await expect.poll(() => page.locator('[data-testid="scheduled-mechanism"]').textContent(), { timeout: 20_000 }).toBe(backend === 'embedded' ? 'warren' : 'ttl')
   if (backend === 'rabbitmq') await expect.poll(() => page.locator('[data-testid="scheduled-precision"]').textContent()).toMatch(/bucket width late/)
   await scheduleViaForm(exchange, `${backend}-A`, 600)
@@ -94,12 +60,12 @@ async function userPath(exchange: string, got: Map<string, number>, backend: 'em
   const first = await page.locator(`[data-testid="countdown-${a}"]`).textContent()
   expect(first).toMatch(/^in (9|10) min/)
   await expect.poll(() => page.locator(`[data-testid="countdown-${a}"]`).textContent(), { timeout: 5000 }).not.toBe(first)
-  if (backend === 'embedded') await shot('scheduled')
+  if (backend === 'embedded') await ui.shot('scheduled')
 
   // cancel A (typing its id)
   await page.locator(`[data-testid="cancel-${a}"]`).click()
   await expect(page.locator('[data-testid="confirm-button"]').isDisabled()).resolves.toBe(true)
-  await fill('confirm-name', a)
+  await ui.fill('confirm-name', a)
   await page.locator('[data-testid="confirm-button"]').click()
   await expect.poll(() => rowIds(), { timeout: 10_000 }).toEqual([b, c])
 
@@ -120,11 +86,11 @@ async function userPath(exchange: string, got: Map<string, number>, backend: 'em
 
   // a key nothing is bound to: the form warns, and once due the message is shown as unrouted, not dropped silently
   await page.locator('[data-testid="schedule-open"]').click()
-  await fill('schedule-exchange', exchange)
-  await fill('schedule-routing-key', 'nowhere')
+  await ui.fill('schedule-exchange', exchange)
+  await ui.fill('schedule-routing-key', 'nowhere')
   await expect.poll(() => page.locator('[data-testid="schedule-route-check"]').textContent(), { timeout: 10_000 }).toContain('No route')
   await page.locator('[data-testid="schedule-delay"] input').fill('1')
-  await fill('schedule-body', `${backend}-lost`)
+  await ui.fill('schedule-body', `${backend}-lost`)
   await page.locator('[data-testid="schedule-submit"]').click()
   await page.locator('[data-testid="schedule-dialog"]').waitFor({ state: 'detached', timeout: 15_000 })
   await page.locator('[data-testid="unrouted-nowhere"]').waitFor({ timeout: 40_000 })
@@ -136,18 +102,15 @@ let rabbitStarting: Promise<RabbitMQNode> | undefined
 
 beforeAll(async () => {
   rabbitStarting = startRabbitMQNode()
-  const [staticDir, node] = await Promise.all([ensureRendererBuilt(), rabbitStarting])
+  const [opened, node] = await Promise.all([openConsole({ viewport: { width: 1400, height: 900 }, tickMs: 1000 }), rabbitStarting])
   rabbit = node
-  web = await startWebConsole({ port: 0, httpPort: 0, host: '127.0.0.1', staticDir, tickMs: 1000 })
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  page.on('pageerror', (e) => pageErrors.push(e.message))
-  await page.addInitScript(() => localStorage.setItem('warren.theme', 'light'))
+  ui = opened
+  web = ui.web
+  page = ui.page
 }, 400_000)
 
 afterAll(async () => {
-  await browser?.close()
-  await web?.close()
+  await ui?.close()
   await (rabbit ?? (await rabbitStarting?.catch(() => undefined)))?.stop()
 }, 120_000)
 
@@ -179,7 +142,7 @@ describe('Scheduled view on the embedded broker', () => {
     }
     await ch.waitForConfirms()
     await conn.close()
-    await go('/scheduled')
+    await ui.go('/scheduled')
     await expect.poll(() => page.locator('[data-testid="scheduled-table"]').textContent(), { timeout: 30_000 }).toContain('100,000 pending')
     // the last page, then one near it (the page list shows both): the rows change within a few seconds, timed inside
     // the page from the click to the new first row (no test-driver polling in the measurement)
@@ -209,7 +172,7 @@ describe('Scheduled view on the embedded broker', () => {
       console.log(`page ${target}: ${Math.round(ms.total)} ms`, ms.fetches)
       expect(ms.total).toBeLessThan(5000)
     }
-    const t = (await command('scheduled.timeline', { vhost: '/', source: 'exchange:warren.delay', slots: 10 })) as { total: number }
+    const t = (await ui.command('scheduled.timeline', { vhost: '/', source: 'exchange:warren.delay', slots: 10 })) as { total: number }
     expect(t.total).toBe(100_000)
     await fetch(`${web.httpUrl}/api/exchanges/%2F/warren.delay/scheduled`, { method: 'DELETE', headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` } })
   }, 180_000)
@@ -217,7 +180,7 @@ describe('Scheduled view on the embedded broker', () => {
 
 describe('Scheduled view on a remote RabbitMQ profile (TTL + dead-letter delay queues)', () => {
   it('schedules three, cancels one, reschedules one, delivers one now; a consumer gets the two; an unroutable one is shown', async () => {
-    const profile = (await command('profiles.add', {
+    const profile = (await ui.command('profiles.add', {
       name: 'Sched RabbitMQ',
       amqpUrl: rabbit.amqpUrl,
       managementUrl: rabbit.managementUrl,
@@ -227,7 +190,7 @@ describe('Scheduled view on a remote RabbitMQ profile (TTL + dead-letter delay q
       production: false,
       readOnly: false,
     })) as { id: string }
-    await command('profiles.activate', { id: profile.id })
+    await ui.command('profiles.activate', { id: profile.id })
     const url = new URL(rabbit.amqpUrl)
     url.username = 'guest'
     url.password = 'guest'
@@ -239,11 +202,11 @@ describe('Scheduled view on a remote RabbitMQ profile (TTL + dead-letter delay q
       })
     } finally {
       await consumer.close()
-      await command('profiles.activate', { id: 'embedded' })
+      await ui.command('profiles.activate', { id: 'embedded' })
     }
   }, 120_000)
 
   it('had no uncaught errors in the page', () => {
-    expect(pageErrors).toEqual([])
+    expect(ui.pageErrors).toEqual([])
   })
 })
