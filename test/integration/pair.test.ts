@@ -21,10 +21,10 @@ import { PairLock } from '../../broker/ha/lock'
 import { lockFile } from '../../broker/ha/members'
 import { external, makeTempDir, sleep, waitFor } from '../helpers/broker'
 import { acceptsConnections, connectToPair, freePorts, spawnPairMember, type PairProcess } from '../helpers/pair'
-import { scale } from '../soak/config'
 
-const RACE_ROUNDS = scale(3, 20)
-const KILL_WHILE_STARTING_ROUNDS = scale(2, 10)
+// the long versions (20 and 10 rounds, random delays) are in test/soak/pair.test.ts
+const RACE_ROUNDS = 3
+const KILL_WHILE_STARTING_ROUNDS = 2
 
 const processes: PairProcess[] = []
 const connections: ChannelModel[] = []
