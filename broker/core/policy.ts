@@ -1,3 +1,4 @@
+import isSafeRegex from 'safe-regex2'
 import { preconditionFailed } from './errors'
 
 /** Where a policy applies (RabbitMQ's apply-to). */
@@ -36,6 +37,11 @@ export function validatePolicy(policy: Policy): Policy {
     new RegExp(policy.pattern)
   } catch {
     throw preconditionFailed(`could not compile pattern ${JSON.stringify(policy.pattern)} to a regular expression`)
+  }
+  // JavaScript regular expressions backtrack without a time limit, so a pattern like (a+)+$ tested against a long
+  // queue name would stall the whole broker. RabbitMQ (PCRE) accepts such patterns; Warren refuses them.
+  if (!isSafeRegex(policy.pattern)) {
+    throw preconditionFailed(`pattern ${JSON.stringify(policy.pattern)} nests repetitions (like (a+)+), which can take exponential time to match; write it without nested quantifiers`)
   }
   if (!['queues', 'exchanges', 'all'].includes(policy.applyTo)) throw preconditionFailed(`"${policy.applyTo}" is not a valid apply-to value`)
   if (!Number.isInteger(policy.priority)) throw preconditionFailed(`priority must be an integer`)
@@ -76,8 +82,21 @@ export function matchPolicy(policies: Iterable<Policy>, kind: 'queue' | 'exchang
   let best: Policy | undefined
   for (const policy of policies) {
     if (policy.applyTo !== 'all' && policy.applyTo !== (kind === 'queue' ? 'queues' : 'exchanges')) continue
-    if (!new RegExp(policy.pattern).test(name)) continue
+    if (!compiled(policy.pattern).test(name)) continue
     if (!best || policy.priority > best.priority) best = policy
   }
   return best
+}
+
+const compiledPatterns = new Map<string, RegExp>()
+
+/** Policies are matched on every declaration and policy change; compile each pattern once (bounded cache). */
+function compiled(pattern: string): RegExp {
+  let regex = compiledPatterns.get(pattern)
+  if (!regex) {
+    if (compiledPatterns.size >= 1000) compiledPatterns.clear()
+    regex = new RegExp(pattern)
+    compiledPatterns.set(pattern, regex)
+  }
+  return regex
 }

@@ -483,6 +483,13 @@ describe('policies', () => {
     expect((await api().call('DELETE', `/api/policies/%2F/${name}`)).status).toBe(204)
     expect((await api().call('DELETE', `/api/policies/%2F/${name}`)).status).toBe(404)
   })
+
+  it('refuses a pattern with nested repetitions (exponential-time matching would stall the broker) with 400', async () => {
+    const evil = await api().call('PUT', `/api/policies/%2F/${uniq('redos')}`, { body: { pattern: '^(a+)+$', definition: { 'message-ttl': 1000 } } })
+    expect(evil.status).toBe(400)
+    expect(evil.body.reason).toMatch(/nests repetitions/)
+    expect((await api().call('PUT', `/api/policies/%2F/${uniq('alternation')}`, { body: { pattern: '^(orders|payments)+-', definition: { 'message-ttl': 1000 } } })).status).toBe(201)
+  })
 })
 
 describe('definitions', () => {
