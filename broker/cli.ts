@@ -4,12 +4,14 @@
  * Exit status: 0 after a clean shutdown on SIGINT/SIGTERM, 1 if the broker fails to start or to close,
  * 2 for bad options.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { startBroker, type BrokerHandle, type BrokerTlsOptions } from './index'
 import { USAGE, amqpUrl, amqpsUrl, httpUrl, memoryWatermarkBytes, parseCliOptions } from './cli-options'
 import { readTlsFiles } from './tls'
+import { PairLock } from './ha/lock'
+import { lockFile, pairDir } from './ha/members'
 import { startPairMember, type PairMember } from './ha/pair'
 
 const logger = {
@@ -73,6 +75,15 @@ async function main(): Promise<void> {
     }
     stop = () => member.close()
   } else {
+    // a data directory that belongs to a pair: a broker started without --pair must not write it behind the active
+    // member's back, so it takes the pair's storage lock too (and is refused while a member holds it)
+    if (dataDir !== undefined && existsSync(pairDir(dataDir))) {
+      const lock = new PairLock(lockFile(dataDir))
+      if (!lock.tryAcquire(`single broker, pid ${process.pid}`, 0)) {
+        console.error(`warren broker: ${dataDir} belongs to an active/standby pair and a member holds its storage lock; start with --pair (and --node) to join the pair as standby`)
+        process.exit(1)
+      }
+    }
     let handle: BrokerHandle
     try {
       handle = await startBroker({ ...brokerOptions, dataDir, logger })

@@ -19,7 +19,7 @@ import amqp from 'amqplib'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { PairLock } from '../../broker/ha/lock'
 import { lockFile } from '../../broker/ha/members'
-import { external, makeTempDir, sleep, waitFor } from '../helpers/broker'
+import { external, makeTempDir, sleep, spawnBrokerProcess, waitFor } from '../helpers/broker'
 import { acceptsConnections, connectToPair, freePorts, spawnPairMember, type PairProcess } from '../helpers/pair'
 
 // the long versions (20 and 10 rounds, random delays) are in test/soak/pair.test.ts
@@ -240,6 +240,16 @@ describe.skipIf(external)('active/standby pair', () => {
     const refused = await a.get('/api/queues')
     expect(refused.status).toBe(503)
     expect(refused.body).toEqual({ error: 'standby', reason: `this broker is the standby of a pair; the active one is b at 127.0.0.1:${amqpB}` })
+
+    // a broker started on the pair's directory without --pair is refused while a member holds the lock
+    const single = await spawnBrokerProcess(dataDir, ['--host', '127.0.0.1'], 20_000).then(
+      async (p) => {
+        await p.kill9()
+        return 'started'
+      },
+      (e: Error) => e.message,
+    )
+    expect(single).toMatch(/belongs to an active\/standby pair/)
 
     // b stops cleanly: a takes over, and says why
     const { code } = await b.terminate()
