@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { PermissionRecord, ScheduledMessage, Store, UserRecord, VhostRecord } from '../store/store'
 import { DELAYED_EXCHANGE_TYPE, DelayedScheduler, type DelayedSchedulerOptions, type DueOutcome } from './delayed'
 import { notFound } from './errors'
@@ -17,6 +17,13 @@ export interface BrokerCoreOptions {
   delayed?: DelayedSchedulerOptions
   /** each queue's in-memory window of ready messages; beyond it stored messages are paged out (broker/core/paging.ts) */
   paging?: PagingOptions
+}
+
+/** Compares a presented password with a secret in constant time. */
+function sameSecret(presented: string, secret: string): boolean {
+  const a = Buffer.from(presented)
+  const b = Buffer.from(secret)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 /** Priority queues (not paged) are recovered whole, in pages so a long queue does not need one huge read. */
@@ -226,7 +233,7 @@ export class BrokerCore {
 
   /** The user when the password is right; undefined otherwise. */
   authenticate(name: string, password: string): UserRecord | undefined {
-    if (name === this.internalLogin.user && password === this.internalLogin.password && !this.users.has(name)) {
+    if (name === this.internalLogin.user && !this.users.has(name) && sameSecret(password, this.internalLogin.password)) {
       return { name, passwordHash: '', hashingAlgorithm: SHA256_ALGORITHM, tags: [] }
     }
     const user = this.users.get(name)

@@ -100,6 +100,44 @@ describe('dynamic shovels in the embedded broker', () => {
     )
   })
 
+  it('on-publish and no-ack modes, an exchange source, forward and timestamp headers, publish properties', async () => {
+    const b = await broker()
+    const c = await connect(b.amqpUrl)
+    const ch = await c.createChannel()
+    await ch.assertExchange('ex.src', 'topic', { durable: true })
+    for (const q of ['m.pub', 'm.noack']) await ch.assertQueue(q, { durable: true })
+    await b_put(b, 'pub', { 'src-uri': 'amqp://', 'src-queue': 'm.pub.src', 'dest-uri': 'amqp://', 'dest-queue': 'm.pub', 'ack-mode': 'on-publish', 'src-prefetch-count': 10 })
+    await b_put(b, 'noack', {
+      'src-uri': 'amqp://',
+      'src-exchange': 'ex.src',
+      'src-exchange-key': 'a.#',
+      'dest-uri': 'amqp://',
+      'dest-exchange': 'amq.direct',
+      'dest-exchange-key': 'noack',
+      'ack-mode': 'no-ack',
+      'dest-add-forward-headers': true,
+      'dest-add-timestamp-header': true,
+      'dest-publish-properties': { app_id: 'shovelled', delivery_mode: 2 },
+    })
+    await ch.bindQueue('m.noack', 'amq.direct', 'noack')
+    await waitFor('both running', async () => (((await b.get('/api/shovels')).body as Json[]).every((s) => s.state === 'running') ? true : undefined))
+    await publish(b.amqpUrl, 'm.pub.src', range(0, 500))
+    for (const id of range(0, 100)) ch.publish('ex.src', id % 2 === 0 ? 'a.b' : 'b.a', Buffer.from(`body ${id}`), { messageId: String(id) })
+    await waitFor('500 moved on publish', () => (queueLength(b, 'm.pub') === 500 && queueLength(b, 'm.pub.src') === 0 ? true : undefined))
+    await waitFor('50 matching moved without acks', () => (queueLength(b, 'm.noack') === 50 ? true : undefined))
+    expect((await drain(b.amqpUrl, 'm.pub')).sort()).toEqual(range(0, 500).map(String).sort())
+    const m = await ch.get('m.noack', { noAck: true })
+    expect(m && m.properties.appId).toBe('shovelled')
+    expect(m && m.properties.deliveryMode).toBe(2)
+    expect(m && m.properties.headers?.['x-shovelled']).toEqual([
+      { 'shovelled-by': expect.stringMatching(/^warren@/), 'shovel-type': 'dynamic', 'shovel-name': 'noack', 'shovel-vhost': '/', 'src-uri': 'amqp://', 'src-exchange': 'ex.src', 'src-exchange-key': 'a.#', 'dest-uri': 'amqp://', 'dest-exchange': 'amq.direct', 'dest-exchange-key': 'noack' },
+    ])
+    expect(Math.abs(Number(m && m.properties.headers?.['x-shovelled-timestamp']) - Date.now() / 1000)).toBeLessThan(60)
+    expect((await drain(b.amqpUrl, 'm.noack')).map(Number).every((id) => id % 2 === 0)).toBe(true)
+    const status = ((await b.get('/api/shovels')).body as Json[]).find((s) => s.name === 'noack')
+    expect(status).toMatchObject({ src_exchange: 'ex.src', src_exchange_key: 'a.#', dest_exchange: 'amq.direct', dest_exchange_key: 'noack', messages_transferred: 50 })
+  })
+
   it('answers a bad definition with 400 and RabbitMQ\'s reason', async () => {
     const b = await broker()
     const r = await b.call('PUT', '/api/parameters/shovel/%2f/bad', { body: { value: { 'src-uri': 'amqp://', 'src-queue': 'q', 'src-exchange': 'x', 'dest-uri': 'amqp://' } } })

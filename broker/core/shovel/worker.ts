@@ -178,6 +178,11 @@ export class ShovelWorker {
       consumer.on('close', () => this.fail(generation, 'source channel closed'))
       await consumer.prefetch(remaining === undefined ? d.prefetchCount : Math.min(d.prefetchCount, remaining))
 
+      const held: ConsumeMessage[] = []
+      publisher.on('drain', () => {
+        if (!this.current(generation)) return
+        for (const message of held.splice(0)) consumer.ack(message)
+      })
       let forwarded = 0
       let completed = 0
       const complete = () => {
@@ -206,8 +211,13 @@ export class ShovelWorker {
             }
           })
         } else {
-          publisher.publish(exchange, routingKey, message.content, options)
-          if (d.ackMode === 'on-publish') consumer.ack(message)
+          const written = publisher.publish(exchange, routingKey, message.content, options)
+          if (d.ackMode === 'on-publish') {
+            // while the destination's socket is full, acks wait for its drain: the source then sends no more than
+            // the prefetch count, so a slow destination does not pile messages up in this process
+            if (!written || held.length > 0) held.push(message)
+            else consumer.ack(message)
+          }
           complete()
         }
       }
