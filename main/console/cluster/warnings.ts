@@ -11,7 +11,9 @@ function warning(w: Omit<ClusterWarning, 'subjects' | 'count'>, subjects: string
 }
 
 const list = (xs: string[], max = 5): string => (xs.length <= max ? xs.join(', ') : `${xs.slice(0, max).join(', ')} and ${xs.length - max} more`)
-const queueId = (r: PlacementRow): string => `${r.vhost}/${r.name}`
+/** vhost/name, or just the name in the default vhost */
+const qualified = (vhost: string, name: string): string => (vhost === '/' ? name : `${vhost}/${name}`)
+const queueId = (r: PlacementRow): string => qualified(r.vhost, r.name)
 const mb = (n: number | undefined): string => (n === undefined ? '?' : `${Math.round(n / 1048576)} MiB`)
 
 export interface WarningInputs {
@@ -169,10 +171,10 @@ export function clusterWarnings({ nodes, rows, shovels, federationLinks, pair }:
           kind: 'shovel-not-running',
           severity: 'warning',
           title: `${stopped.length} shovel${stopped.length === 1 ? ' is' : 's are'} not running`,
-          detail: stopped.map((s) => `${s.vhost}/${s.name}: ${s.state}${s.reason ? ` (${s.reason})` : ''}`).join('; '),
+          detail: stopped.map((s) => `${qualified(s.vhost, s.name)}: ${s.state}${s.reason ? ` (${s.reason})` : ''}`).join('; '),
           action: 'Check that both ends are reachable and that the source queue exists; the shovel retries by itself — or restart it here. Messages wait in the source meanwhile.',
         },
-        stopped.map((s) => `${s.vhost}/${s.name}`),
+        stopped.map((s) => qualified(s.vhost, s.name)),
       ),
     )
 
@@ -184,10 +186,10 @@ export function clusterWarnings({ nodes, rows, shovels, federationLinks, pair }:
           kind: 'federation-not-running',
           severity: 'warning',
           title: `${links.length} federation link${links.length === 1 ? ' is' : 's are'} not running`,
-          detail: links.map((l) => `${l.vhost}/${l.target} ← ${l.upstream}: ${l.status}${l.error ? ` (${l.error})` : ''}`).join('; '),
+          detail: links.map((l) => `${qualified(l.vhost, l.target)} ← ${l.upstream}: ${l.status}${l.error ? ` (${l.error})` : ''}`).join('; '),
           action: 'Check the upstream URI, credentials and that the upstream broker is reachable; the link reconnects by itself (reconnect-delay).',
         },
-        links.map((l) => `${l.vhost}/${l.target}`),
+        links.map((l) => qualified(l.vhost, l.target)),
       ),
     )
 
