@@ -83,6 +83,8 @@ class Member implements PairMember {
   private heartbeatTimer: NodeJS.Timeout | undefined
   private closing: Promise<void> | undefined
   private activating = false
+  /** the takeover in progress (startBroker running); close() waits for it before the lock goes */
+  private activation: Promise<void> | undefined
   /** the last moment a lock attempt found the lock held */
   private lastBusyAt: number | undefined
   /** the member seen active (fresh descriptor) while this one waited */
@@ -139,7 +141,8 @@ class Member implements PairMember {
       if (this.lock.tryAcquire(this.node, 0)) {
         const acquiredAt = Date.now()
         const previous = readTakeovers(this.options.dataDir, 1)[0]?.node ?? null
-        await this.activate('start', previous, acquiredAt, acquiredAt)
+        this.activation = this.activate('start', previous, acquiredAt, acquiredAt)
+        await this.activation
         return
       }
       this.lastBusyAt = Date.now()
@@ -158,6 +161,8 @@ class Member implements PairMember {
       clearTimeout(this.pollTimer)
       clearInterval(this.heartbeatTimer)
       try {
+        // a takeover under way finishes first: its broker is then closed here, before the lock is released
+        await this.activation?.catch(() => {})
         await this.brokerHandle?.close()
         await this.standbyHttp?.close()
       } finally {
@@ -245,10 +250,13 @@ class Member implements PairMember {
     }
     const since = reason === 'start' ? acquiredAt : (this.lastBusyAt ?? acquiredAt)
     this.activating = true
-    this.activate(reason, previous, since, acquiredAt).then(
-      () => (this.activating = false),
+    this.activation = this.activate(reason, previous, since, acquiredAt).then(
+      () => {
+        this.activating = false
+      },
       (error: unknown) => {
         this.activating = false
+        if (this.closing) return // close() marks the descriptor and releases the lock
         this.logger.error(`pair member ${this.node}: could not become active: ${error instanceof Error ? error.message : String(error)}`)
         this.self.role = 'stopped'
         this.writeSelf()
@@ -272,12 +280,9 @@ class Member implements PairMember {
       this.standbyPort = undefined
     }
     const broker = await this.startBrokerRetryingPorts()
-    if (this.closing) {
-      await broker.close()
-      return
-    }
     registerHaSource(broker.core, this)
     this.brokerHandle = broker
+    if (this.closing) return // close() closes it
     const readyAt = Date.now()
     this.self.role = 'active'
     this.self.active_since = readyAt

@@ -154,6 +154,24 @@ describe('two members in one process', () => {
     expect((await getJson(b.broker!.httpPort!, '/api/users/plain')).status).toBe(200)
   })
 
+  it('a member stopped in the middle of its takeover closes its broker before it lets the lock go', async () => {
+    const { freePorts, acceptsConnections } = await import('../../helpers/pair')
+    for (const delay of [0, 20, 40, 60, 80, 120]) {
+      const dir = tempDir()
+      const [port] = await freePorts(1)
+      const a = await startPairMember({ dataDir: dir, node: 'a', broker: { port: 0, host: '127.0.0.1' }, pollMs: 20 })
+      const b = await startPairMember({ dataDir: dir, node: 'b', broker: { port, host: '127.0.0.1' }, pollMs: 20 })
+      await a.close()
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      await b.close()
+      // whatever b had reached: nothing listens any more, and the lock is free
+      expect(await acceptsConnections(port)).toBe(false)
+      const lock = new PairLock(lockFile(dir))
+      expect(lock.tryAcquire('test', 0)).toBe(true)
+      lock.release()
+    }
+  })
+
   it('refuses a second live member with the same name', async () => {
     const dir = tempDir()
     const a = await startPairMember({ dataDir: dir, node: 'same', broker: { port: 0, host: '127.0.0.1' } })
