@@ -8,8 +8,9 @@
  * a few messages of every other queue (a peek on Warren; get + requeue on RabbitMQ, only when asked), and queues
  * named like dead-letter queues are looked at as well.
  */
-import type { ArgTable, ArgValue } from '../../contract'
+import type { ArgTable } from '../../contract'
 import { ManagementHttp } from '../management-backend'
+import { bindingMatches, routingType } from '../routing'
 
 type Json = Record<string, unknown>
 const obj = (v: unknown): Json => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {})
@@ -127,39 +128,11 @@ export async function loadTopology(http: ManagementHttp, vhost: string): Promise
   return topo
 }
 
-/** AMQP topic matching: `*` one word, `#` zero or more. */
-export function topicMatches(pattern: string, key: string): boolean {
-  const p = pattern.split('.')
-  const k = key.split('.')
-  const memo = new Map<string, boolean>()
-  const go = (i: number, j: number): boolean => {
-    const id = `${i},${j}`
-    const hit = memo.get(id)
-    if (hit !== undefined) return hit
-    let r: boolean
-    if (i === p.length) r = j === k.length
-    else if (p[i] === '#') r = go(i + 1, j) || (j < k.length && go(i, j + 1))
-    else r = j < k.length && (p[i] === '*' || p[i] === k[j]) && go(i + 1, j + 1)
-    memo.set(id, r)
-    return r
-  }
-  return go(0, 0)
-}
-
-function headersMatch(args: ArgTable, headers: Record<string, ArgValue>): boolean {
-  const mode = str(args['x-match']) || 'all'
-  const withX = mode.endsWith('-with-x')
-  const entries = Object.entries(args).filter(([k]) => k !== 'x-match' && (withX || !k.startsWith('x-')))
-  if (!entries.length) return mode.startsWith('all')
-  const hit = ([k, v]: [string, ArgValue]): boolean => Object.prototype.hasOwnProperty.call(headers, k) && (v === '' || v === null || JSON.stringify(headers[k]) === JSON.stringify(v))
-  return mode.startsWith('any') ? entries.some(hit) : entries.every(hit)
-}
-
 /**
  * The queues a message would reach if published now to `exchange` with `keys` (routing key + CC), from the
  * current bindings. `keys` undefined = any routing key (every binding of the exchange).
  */
-export function route(topo: Topology, exchange: string, keys: string[] | undefined, headers: Record<string, ArgValue> = {}): string[] {
+export function route(topo: Topology, exchange: string, keys: string[] | undefined, headers: ArgTable = {}): string[] {
   const out = new Set<string>()
   const seen = new Set<string>()
   const visit = (x: string): void => {
@@ -167,6 +140,7 @@ export function route(topo: Topology, exchange: string, keys: string[] | undefin
     seen.add(x)
     const facts = topo.exchanges.get(x)
     if (!facts) return
+    const type = routingType(facts)
     if (x === '') {
       for (const k of keys ?? []) if (topo.queues.has(k)) out.add(k)
       return
@@ -174,13 +148,7 @@ export function route(topo: Topology, exchange: string, keys: string[] | undefin
     let matched = false
     for (const b of topo.bindings) {
       if (b.source !== x) continue
-      let ok: boolean
-      if (keys === undefined) ok = true
-      else if (facts.type === 'fanout') ok = true
-      else if (facts.type === 'topic') ok = keys.some((k) => topicMatches(b.routingKey, k))
-      else if (facts.type === 'headers') ok = headersMatch(b.arguments, headers)
-      else ok = keys.includes(b.routingKey) // direct, x-delayed-message (direct by default), others
-      if (!ok) continue
+      if (keys !== undefined && !keys.some((k) => bindingMatches(type, b, k, headers))) continue
       matched = true
       if (b.destinationType === 'queue') out.add(b.destination)
       else visit(b.destination)

@@ -5,7 +5,8 @@ import type { ArgTable, DeadLetterMessage, MessageProperties } from '../../../ma
 import { compileFilter, evalJsonPath, groupDeadLetters, parseJsonPath, timeRange } from '../../../main/console/dead-letters/filter'
 import { describeDeadLetter, fingerprint, fromAmqpProperties, isDeadLetter, parseDeaths, replayHeaders, typedHeaders } from '../../../main/console/dead-letters/model'
 import { exportLines, parseExport } from '../../../main/console/dead-letters/export-format'
-import { deadLetterTargets, effectiveDeadLetter, matchPolicy, route, topicMatches, type Topology } from '../../../main/console/dead-letters/discovery'
+import { deadLetterTargets, effectiveDeadLetter, matchPolicy, route, type Topology } from '../../../main/console/dead-letters/discovery'
+import { topicMatches } from '../../../main/console/routing'
 import { replayRoute, summarize } from '../../../main/console/dead-letters/jobs'
 
 const T = 1_764_000_000 // seconds

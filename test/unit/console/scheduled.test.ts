@@ -11,7 +11,8 @@ import {
   MIN_WIDTH_MS,
   worstLatenessMs,
 } from '../../../main/console/scheduled/buckets'
-import { headersMatch, reachableQueues, topicMatches, type ExchangeFacts } from '../../../main/console/scheduled/route-check'
+import { reachableQueues, type ExchangeFacts } from '../../../main/console/scheduled/route-check'
+import { headersMatch, topicMatches } from '../../../main/console/routing'
 import { countdown, toMs } from '../../../renderer/src/components/scheduled/time'
 import { UnroutedLog } from '../../../broker/core/delayed/unrouted'
 
