@@ -2,7 +2,9 @@
 // recovery after a broker restart (dataDir), and a destination broker that goes away and comes back.
 // The 100,000-message round trip through a real RabbitMQ is in shovel-rabbitmq.test.ts.
 import amqp, { type ChannelModel } from 'amqplib'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -136,6 +138,19 @@ describe('dynamic shovels in the embedded broker', () => {
     expect((await drain(b.amqpUrl, 'm.noack')).map(Number).every((id) => id % 2 === 0)).toBe(true)
     const status = ((await b.get('/api/shovels')).body as Json[]).find((s) => s.name === 'noack')
     expect(status).toMatchObject({ src_exchange: 'ex.src', src_exchange_key: 'a.#', dest_exchange: 'amq.direct', dest_exchange_key: 'noack', messages_transferred: 50 })
+  })
+
+  it("works with Debian's rabbitmqadmin (declare / list / delete parameter)", async () => {
+    const cli = '/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/plugins/rabbitmq_management-3.10.8/priv/www/cli/rabbitmqadmin'
+    expect(existsSync(cli)).toBe(true)
+    const b = await broker()
+    const admin = async (...args: string[]) => (await promisify(execFile)('/usr/bin/python3', [cli, '-H', '127.0.0.1', '-P', String(b.handle.httpPort), '-u', 'guest', '-p', 'guest', ...args], { timeout: 20_000 })).stdout
+    const value = { 'src-uri': 'amqp://', 'src-queue': 'adm.src', 'dest-uri': 'amqp://', 'dest-queue': 'adm.dest' }
+    expect(await admin('declare', 'parameter', 'component=shovel', 'name=adm', `value=${JSON.stringify(value)}`)).toContain('parameter declared')
+    expect(JSON.parse(await admin('-f', 'raw_json', 'list', 'parameters'))).toEqual([{ vhost: '/', component: 'shovel', name: 'adm', value: Object.fromEntries(Object.entries(value).sort()) }])
+    await waitFor('running', async () => ((await shovelStatus(b, 'adm'))?.state === 'running' ? true : undefined))
+    expect(await admin('delete', 'parameter', 'component=shovel', 'name=adm')).toContain('parameter deleted')
+    expect((await b.get('/api/shovels')).body).toEqual([])
   })
 
   it('answers a bad definition with 400 and RabbitMQ\'s reason', async () => {
