@@ -26,18 +26,6 @@ beforeAll(async () => {
   cluster = started
   page = ui.page
   labels = cluster.nodes.map((n) => n.name.split('@')[0]!)
-  const node3 = cluster.nodes[2]!
-  const profile = await ui.command<{ id: string }>('profiles.add', {
-    name: 'Cluster',
-    amqpUrl: node3.amqpUrl,
-    managementUrl: node3.managementUrl,
-    username: 'guest',
-    password: 'guest',
-    vhost: '/',
-    production: false,
-    readOnly: false,
-  })
-  await ui.command('profiles.activate', { id: profile.id })
 }, 240_000)
 
 afterAll(async () => {
@@ -45,7 +33,51 @@ afterAll(async () => {
   await cluster?.stop()
 }, 120_000)
 
+describe('Cluster view on the embedded broker', () => {
+  it('shows Warren itself (its pair panel) and creates, restarts and deletes a shovel from the view', async () => {
+    const conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${ui.web.amqpPort}`)
+    const ch = await conn.createConfirmChannel()
+    await ch.assertQueue('e2e.shovel.in', { durable: true })
+    await ch.assertQueue('e2e.shovel.out', { durable: true })
+    for (let i = 0; i < 10; i++) ch.sendToQueue('e2e.shovel.in', Buffer.from(`m${i}`), { persistent: true })
+    await ch.waitForConfirms()
+    await ui.go('/cluster')
+    await expect.poll(() => text('cluster-product'), { timeout: 20_000 }).toContain('Warren')
+    await page.locator('[data-testid="pair"]').waitFor()
+    await expect.poll(() => page.locator('[data-testid^="pair-role-"]').first().textContent()).toBe('active')
+    await ui.tid('shovel-create-open').click()
+    await ui.fill('shovel-name', 'e2e-move')
+    await ui.fill('shovel-src', 'e2e.shovel.in')
+    await ui.fill('shovel-dest', 'e2e.shovel.out')
+    await ui.tid('shovel-create-submit').click()
+    await expect.poll(() => text('shovel-state-e2e-move'), { timeout: 20_000 }).toBe('running')
+    await expect.poll(async () => (await ch.checkQueue('e2e.shovel.out')).messageCount, { timeout: 20_000 }).toBe(10)
+    await ui.tid('shovel-restart-e2e-move').click()
+    await expect.poll(() => text('shovel-state-e2e-move'), { timeout: 20_000 }).toBe('running')
+    await ui.tid('shovel-delete-e2e-move').click()
+    await ui.fill('confirm-name', 'e2e-move')
+    await ui.tid('confirm-button').click()
+    await expect.poll(() => ui.tid('shovel-state-e2e-move').count(), { timeout: 20_000 }).toBe(0)
+    await conn.close()
+  }, 60_000)
+})
+
 describe('Cluster view on a real RabbitMQ cluster', () => {
+  beforeAll(async () => {
+    const node3 = cluster.nodes[2]!
+    const profile = await ui.command<{ id: string }>('profiles.add', {
+      name: 'Cluster',
+      amqpUrl: node3.amqpUrl,
+      managementUrl: node3.managementUrl,
+      username: 'guest',
+      password: 'guest',
+      vhost: '/',
+      production: false,
+      readOnly: false,
+    })
+    await ui.command('profiles.activate', { id: profile.id })
+  }, 30_000)
+
   it('shows 3 running nodes, the placement matrix, the shovel and the federation link', async () => {
     await ui.go('/cluster')
     await expect.poll(() => text('cluster-running'), { timeout: 30_000 }).toContain('3 of 3 nodes running')

@@ -201,9 +201,15 @@ export async function startRabbitMQCluster(size = 3, timeoutMs = 150_000): Promi
   }
 
   const base = (i: number): string => nodes[i]!.info.managementUrl
+  const t0 = Date.now()
+  // WARREN_CLUSTER_TIMING=1 prints how long each phase took
+  const phase = (what: string): void => {
+    if (process.env.WARREN_CLUSTER_TIMING === '1') console.log(`[rabbitmq-cluster] ${what} at ${Date.now() - t0} ms`)
+  }
   try {
     for (const n of nodes) launch(n)
     await Promise.all(nodes.map((n) => answers(n, timeoutMs)))
+    phase('nodes answer')
     const seed = nodes[0]!
     for (const n of nodes.slice(1)) {
       await ctl(n, ['stop_app'])
@@ -216,6 +222,7 @@ export async function startRabbitMQCluster(size = 3, timeoutMs = 150_000): Promi
       60_000,
     )
     await Promise.all(nodes.map((n) => answers(n, 60_000)))
+    phase('cluster formed')
 
     // what the Cluster view shows
     await http(base(0), 'PUT', '/api/policies/%2F/ha-mirrored', {
@@ -252,6 +259,7 @@ export async function startRabbitMQCluster(size = 3, timeoutMs = 150_000): Promi
       definition: { 'federation-upstream-set': 'all' },
       priority: 0,
     })
+    phase('objects declared')
     await waitFor(
       'the shovel and the federation link running',
       async () => {
@@ -269,6 +277,7 @@ export async function startRabbitMQCluster(size = 3, timeoutMs = 150_000): Promi
       },
       60_000,
     )
+    phase('ready')
   } catch (e) {
     await stop()
     throw e
