@@ -27,6 +27,9 @@ export interface ShovelWorkerContext {
 /** The node name the HTTP API reports (warren@host), used in x-shovelled headers. */
 export const NODE_NAME = `warren@${hostname()}`
 
+/** How long opening a connection (TCP + AMQP handshake) may take. */
+const CONNECT_TIMEOUT_MS = 15_000
+
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 export class ShovelWorker {
@@ -85,7 +88,8 @@ export class ShovelWorker {
   }
 
   private async connect(endpoint: ShovelEndpointUri, generation: number): Promise<ChannelModel> {
-    const connection = await amqp.connect(connectUrl(endpoint, this.context.local), { clientProperties: { connection_name: `Shovel ${this.context.name}` } })
+    // timeout: an unreachable host fails (and is retried after reconnect-delay) instead of hanging for minutes
+    const connection = await amqp.connect(connectUrl(endpoint, this.context.local), { clientProperties: { connection_name: `Shovel ${this.context.name}` }, timeout: CONNECT_TIMEOUT_MS })
     this.connections.push(connection)
     connection.on('error', (error: unknown) => this.fail(generation, `connection error: ${errorText(error)}`))
     connection.on('close', (error?: unknown) => this.fail(generation, error ? `connection closed: ${errorText(error)}` : 'connection closed'))
