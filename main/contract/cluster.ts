@@ -61,6 +61,7 @@ export type WarningKind =
   | 'shovel-not-running'
   | 'federation-not-running'
   | 'standby-down'
+  | 'profile-on-standby'
 
 export interface ClusterWarning {
   kind: WarningKind

@@ -60,8 +60,53 @@ export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptio
     return rows
   }
 
+  /**
+   * A Warren standby answers only GET /api/ha (everything else 503): the view still shows the pair, and says that
+   * the profile points at the standby.
+   */
+  async function standbyState(client: ManagementHttp, cause: unknown): Promise<ClusterState> {
+    const pair = pairOf(await client.get('/api/ha').catch(() => Promise.reject(cause)))
+    if (!pair) throw cause
+    const active = pair.members.find((m) => m.role === 'active')
+    const now = Date.now()
+    return {
+      kind: 'warren',
+      product: 'Warren',
+      queriedNode: pair.node,
+      nodes: [],
+      pair,
+      placement: summarize([], []),
+      unavailable: {},
+      warnings: [
+        {
+          kind: 'profile-on-standby',
+          severity: 'warning',
+          title: `This profile points at the standby (${pair.node})`,
+          detail: active
+            ? `The active member is ${active.name} (AMQP ${active.amqp ?? '?'}, HTTP ${active.http ?? '?'}). A standby serves nothing but its pair status; queues, shovels and messages are on the active.`
+            : 'No member is active right now: a takeover may be in progress.',
+          action: 'Point the profile\u2019s management URL at the active member (or wait: this member becomes active when the active one fails). Clients should be given both addresses (see docs/pair.md).',
+          subjects: [pair.node],
+          count: 1,
+        },
+        ...clusterWarnings({ nodes: [], rows: [], pair }),
+      ],
+      history: history.snapshot(),
+      at: now,
+    }
+  }
+
   async function state(): Promise<ClusterState> {
     const client = http()
+    try {
+      return await fullState(client)
+    } catch (e) {
+      if (e instanceof BrokerReplyError && e.replyCode === 503) return standbyState(client, e)
+      throw e
+    }
+  }
+
+  async function fullState(client: ManagementHttp): Promise<ClusterState> {
     const profileId = ctx.activeTarget().profileId
     const [overviewJson, nodesJson, rows, shovelsJson, linksJson] = await Promise.all([
       client.get('/api/overview').then(obj),
