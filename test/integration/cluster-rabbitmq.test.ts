@@ -89,6 +89,37 @@ describe('cluster area on a real RabbitMQ cluster', () => {
     const problems = await run<PlacementPage>('cluster.placement', { page: 1, pageSize: 50, problemsOnly: true })
     expect(problems.filteredCount).toBe(0)
   })
+
+  it('warns about a federation link that cannot connect, with its error, until its policy is removed', async () => {
+    const api = async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(cluster.nodes[0]!.managementUrl + path, {
+        method,
+        headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`)
+    }
+    await api('PUT', '/api/parameters/federation-upstream/%2F/broken-upstream', { value: { uri: 'amqp://guest:guest@127.0.0.1:1', 'reconnect-delay': 1 } })
+    await api('PUT', '/api/exchanges/%2F/broken.events', { type: 'fanout', durable: true })
+    await api('PUT', '/api/policies/%2F/federate-broken', { pattern: '^broken\\.', 'apply-to': 'exchanges', definition: { 'federation-upstream': 'broken-upstream' }, priority: 1 })
+    let s: ClusterState | undefined
+    await waitFor('a federation warning', async () => {
+      s = await run<ClusterState>('cluster.state', undefined)
+      return s.warnings.some((w) => w.kind === 'federation-not-running')
+    }, 30_000, 1000)
+    const link = s!.federationLinks!.find((l) => l.upstream === 'broken-upstream')!
+    expect(link.status).not.toBe('running')
+    expect(link.target).toBe('broken.events')
+    const w = s!.warnings.find((x) => x.kind === 'federation-not-running')!
+    // fed.events follows the upstream set 'all', which now includes the broken upstream too
+    expect(w.subjects).toContain('broken.events')
+    expect(s!.federationLinks!.find((l) => l.upstream === cluster.federationUpstream)!.status).toBe('running')
+    expect(w.detail).toContain('broken-upstream')
+    await api('DELETE', '/api/policies/%2F/federate-broken')
+    await api('DELETE', '/api/parameters/federation-upstream/%2F/broken-upstream')
+    await api('DELETE', '/api/exchanges/%2F/broken.events')
+    await waitFor('the federation warning gone', async () => !(await run<ClusterState>('cluster.state', undefined)).warnings.some((x) => x.kind === 'federation-not-running'), 30_000, 1000)
+  })
 })
 
 /** Creates a shovel between two fresh queues of the active profile, checks it moves messages, restarts and deletes it. */
@@ -137,6 +168,30 @@ describe('shovels from the console', () => {
     }
     if (s.shovels === undefined) throw new Error('the embedded broker has no /api/shovels (404): shovels are not available there yet')
     await shovelRoundTrip(embedded.amqpUrl)
+  })
+
+  it('pages the placement of 3,000 queues of the embedded broker quickly', async () => {
+    await run('profiles.activate', { id: embeddedProfileId })
+    const conn = await amqp.connect(embedded.amqpUrl)
+    const ch = await conn.createChannel()
+    const names = Array.from({ length: 3000 }, (_, i) => `many-${String(i).padStart(4, '0')}`)
+    await Promise.all(names.map((q) => ch.assertQueue(q, { durable: false })))
+    try {
+      const t0 = Date.now()
+      const [s, page] = await Promise.all([run<ClusterState>('cluster.state', undefined), run<PlacementPage>('cluster.placement', { page: 7, pageSize: 50, filter: 'many-' })])
+      const elapsed = Date.now() - t0
+      expect(s.placement.queues).toBeGreaterThanOrEqual(3000)
+      expect(page.filteredCount).toBe(3000)
+      expect(page.rows.map((r) => r.name)).toEqual(names.slice(300, 350))
+      expect(page.rows[0]!.cells).toEqual({ [s.nodes[0]!.name]: 'master' })
+      expect(elapsed).toBeLessThan(3000)
+      const t1 = Date.now()
+      await run<PlacementPage>('cluster.placement', { page: 8, pageSize: 50, filter: 'many-' })
+      expect(Date.now() - t1).toBeLessThan(500) // the queue list is shared for a few seconds
+    } finally {
+      await Promise.all(names.map((q) => ch.deleteQueue(q)))
+      await conn.close()
+    }
   })
 
   it('refuses shovel changes on a read-only profile', async () => {

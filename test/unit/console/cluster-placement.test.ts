@@ -112,6 +112,22 @@ describe('cluster placement and warnings (recorded from RabbitMQ 3.10.8)', () =>
     expect(w[0]).toMatchObject({ kind: 'quorum-below-majority', severity: 'critical', count: 1 })
   })
 
+  it('warns about a partition and about memory and disk alarms (recorded nodes with those fields set)', () => {
+    const s = load('healthy')
+    const [a, b, c] = s.nodes
+    const nodes = [
+      nodeOf({ ...a!, partitions: [b!.name] }),
+      nodeOf({ ...b!, partitions: [a!.name], mem_alarm: true, mem_used: (b!.mem_limit as number) + 1 }),
+      nodeOf({ ...c!, disk_free_alarm: true, disk_free: 1000 }),
+    ]
+    const w = clusterWarnings({ nodes, rows: [] })
+    expect(w.map((x) => x.kind)).toEqual(['partition', 'memory-alarm', 'disk-alarm'])
+    expect(w.every((x) => x.severity === 'critical')).toBe(true)
+    expect(w[0]!.subjects).toEqual([a!.name, b!.name])
+    expect(w[1]!.detail).toContain(b!.name as string)
+    expect(w[2]!.subjects).toEqual([c!.name])
+  })
+
   it('pages and filters thousands of rows, problems first', () => {
     const { rows, names } = compute('node1-back')
     const many = Array.from({ length: 5000 }, (_, i) => ({ ...rows[i % rows.length]!, name: `q${String(i).padStart(5, '0')}-${rows[i % rows.length]!.name}` }))
