@@ -20,11 +20,15 @@ export const useClusterStore = defineStore('cluster', () => {
   const query = ref<PlacementRequest>({ page: 1, pageSize: 25, filter: '', problemsOnly: false })
   let timer: ReturnType<typeof setInterval> | undefined
   let running = false
+  /** bumped by start(): answers to requests made before it (another profile's, maybe) are dropped */
+  let generation = 0
 
   async function loadState(): Promise<void> {
+    const gen = generation
     loading.value = state.value === undefined
     // quiet while refreshing: a failed poll shows as a banner, not a toast every 5 s
     const r = await call('cluster.state', undefined, 'Loading the cluster', state.value !== undefined)
+    if (gen !== generation) return
     loading.value = false
     if (r.ok) {
       state.value = r.value
@@ -33,14 +37,16 @@ export const useClusterStore = defineStore('cluster', () => {
   }
 
   async function loadPlacement(): Promise<void> {
+    const gen = generation
     placementLoading.value = placement.value === undefined
     const r = await call('cluster.placement', { ...query.value }, 'Loading queue placement', placement.value !== undefined)
+    if (gen !== generation) return
     placementLoading.value = false
     if (r.ok) placement.value = r.value
   }
 
-  async function refresh(): Promise<void> {
-    if (running) return
+  async function refresh(force = false): Promise<void> {
+    if (running && !force) return
     running = true
     try {
       await Promise.all([loadState(), loadPlacement()])
@@ -49,10 +55,17 @@ export const useClusterStore = defineStore('cluster', () => {
     }
   }
 
+  /** Starts polling; what was shown before (perhaps another profile's cluster) is dropped first. */
   function start(): void {
+    state.value = undefined
+    placement.value = undefined
+    lastError.value = undefined
+    // a node filter of another cluster would match nothing
+    query.value = { ...query.value, page: 1, node: undefined }
+    generation++
     clearInterval(timer)
     timer = setInterval(() => void refresh(), CLUSTER_REFRESH_MS)
-    void refresh()
+    void refresh(true)
   }
 
   function stop(): void {
