@@ -211,11 +211,11 @@ export async function startRabbitMQCluster(size = 3, timeoutMs = 150_000): Promi
     await Promise.all(nodes.map((n) => answers(n, timeoutMs)))
     phase('nodes answer')
     const seed = nodes[0]!
-    for (const n of nodes.slice(1)) {
-      await ctl(n, ['stop_app'])
-      await ctl(n, ['join_cluster', seed.info.name])
-      await ctl(n, ['start_app'])
-    }
+    // stop_app and start_app of the joining nodes run side by side; the joins themselves one after the other
+    const joining = nodes.slice(1)
+    await Promise.all(joining.map((n) => ctl(n, ['stop_app'])))
+    for (const n of joining) await ctl(n, ['join_cluster', seed.info.name])
+    await Promise.all(joining.map((n) => ctl(n, ['start_app'])))
     await waitFor(
       `${size} running nodes`,
       async () => ((await http(base(0), 'GET', '/api/nodes')) as { running: boolean }[]).filter((x) => x.running).length === size,
