@@ -78,10 +78,11 @@ export class SqliteScheduled {
         'SELECT * FROM scheduled WHERE vhost = ? AND exchange = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id',
       ),
       readVhost: db.prepare('SELECT * FROM scheduled WHERE vhost = ? AND (due_at, id) > (?, ?) ORDER BY due_at, id'),
-      // index-only reads (scheduled_by_exchange covers them): listings skip and count without reading messages
+      // the listings' reads walk scheduled_by_due in order and filter by exchange (there is no per-exchange index)
       duesExchange: db.prepare('SELECT exchange, due_at, id FROM scheduled WHERE vhost = ? AND exchange = ? ORDER BY due_at, id'),
       duesVhost: db.prepare('SELECT exchange, due_at, id FROM scheduled WHERE vhost = ? ORDER BY due_at, id'),
-      cursorExchange: db.prepare('SELECT due_at, id FROM scheduled WHERE vhost = ? AND exchange = ? ORDER BY due_at, id LIMIT 1 OFFSET ?'),
+      // INDEXED BY: walk in due order and stop at the offset, rather than sort every row of the exchange first
+      cursorExchange: db.prepare('SELECT due_at, id FROM scheduled INDEXED BY scheduled_by_due WHERE vhost = ? AND exchange = ? ORDER BY due_at, id LIMIT 1 OFFSET ?'),
     }
     for (const row of db
       .prepare('SELECT vhost, exchange, count(*) AS n FROM scheduled GROUP BY vhost, exchange')

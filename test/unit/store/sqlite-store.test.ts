@@ -63,7 +63,7 @@ describe('SQLite store', () => {
     await store.flush()
     const db = raw(directory, true)
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
-    expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([5])
+    expect(db.prepare('SELECT version FROM schema_version').pluck().all()).toEqual([6])
     expect(db.prepare('SELECT vhost, queue, message_id, delivered FROM queue_messages').all()).toEqual([
       { vhost: '/', queue: 'q', message_id: 1, delivered: 0 },
     ])
