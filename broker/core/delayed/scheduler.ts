@@ -238,6 +238,14 @@ export class DelayedScheduler {
     if (this.complete || this.stopped) return
     const want = this.windowSize - this.live.size
     if (want <= 0) return
+    // the window already holds every stored message: reading would only walk past rows still being deleted (an
+    // exchange deleted with a million scheduled messages), for nothing
+    let stored = 0
+    for (const group of this.store.scheduledExchanges()) stored += group.count
+    if (this.live.size >= stored) {
+      this.complete = true
+      return
+    }
     const page = this.store.readScheduled(this.loadedUpTo, want)
     for (const message of page) if (!this.live.has(message.id)) this.push(message)
     if (page.length > 0) {

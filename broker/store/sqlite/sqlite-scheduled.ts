@@ -20,6 +20,8 @@ interface Group {
 export interface ScheduledBatchHooks {
   /** queues one op in the store's pending batch (called at most once per batch) */
   queueWrite(): void
+  /** a deletion is still going on: queue a write again soon, unless the store is closing */
+  continueLater(): void
   /** a new message id was used */
   noteId(id: number): void
 }
@@ -42,6 +44,24 @@ const inScope = (m: { vhost: string; exchange: string }, scope: ScheduledScope |
 const compareDue = (a: ScheduledCursor, b: ScheduledCursor) => a.dueAt - b.dueAt || a.id - b.id
 
 /**
+ * The scheduled messages of a deleted exchange (or vhost) that are still in the table: every row in scope with
+ * id <= upToId is logically gone; write() deletes them DROP_CHUNK rows per commit, in id order after `after`.
+ * Recorded in the meta row `scheduled_drops` in the same commit as the deletion's first step.
+ */
+interface PendingDrop extends ScheduledScope {
+  upToId: number
+  after: number
+}
+
+/**
+ * Rows deleted per commit while a deleted exchange's scheduled messages go. Deleting a million rows (and their index
+ * entries) in one transaction held the event loop for seconds (exchange.delete of a delayed exchange holding 1M
+ * scheduled messages got no answer within 5 s); 5,000 take tens of milliseconds.
+ */
+const DROP_CHUNK = 5000
+const DROPS_META_KEY = 'scheduled_drops'
+
+/**
  * The `scheduled` table of warren.db, under the store's group commit. Writes go to an overlay (the batch's view of
  * each scheduled message it touched: the message as it will be, or null when it goes) and reach SQLite in one op
  * when the batch commits; reads merge the table with the overlay. Only per-exchange counts live in memory, never
@@ -53,13 +73,17 @@ export class SqliteScheduled {
   private overlay = new Map<number, ScheduledMessage | null>()
   /** ids added by the batch (not in the table yet) */
   private added = new Set<number>()
-  /** scopes dropped by the batch: their rows in the table are logically gone */
-  private dropped: ScheduledScope[] = []
+  /** deleted exchanges/vhosts whose rows are still being deleted, as the last commit left them */
+  private drops: PendingDrop[] = []
+  /** read statements that skip the rows of pending drops, by SQL text */
+  private readonly skippingDrops = new Map<string, Database.Statement>()
+  /** the same after this batch's write(), applied by reset() once the batch committed */
+  private dropsAfterWrite: PendingDrop[] | undefined
   private writeQueued = false
   private readonly s
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     private readonly hooks: ScheduledBatchHooks,
   ) {
     this.s = {
@@ -68,9 +92,12 @@ export class SqliteScheduled {
       ),
       updateDue: db.prepare('UPDATE scheduled SET due_at = ? WHERE id = ?'),
       delete: db.prepare('DELETE FROM scheduled WHERE id = ?'),
-      dropExchange: db.prepare('DELETE FROM scheduled WHERE vhost = ? AND exchange = ?'),
-      dropVhost: db.prepare('DELETE FROM scheduled WHERE vhost = ?'),
       get: db.prepare('SELECT * FROM scheduled WHERE id = ?'),
+      droppedIdsOfExchange: db.prepare('SELECT id FROM scheduled WHERE id > ? AND id <= ? AND vhost = ? AND exchange = ? ORDER BY id LIMIT ?').pluck(),
+      droppedIdsOfVhost: db.prepare('SELECT id FROM scheduled WHERE id > ? AND id <= ? AND vhost = ? ORDER BY id LIMIT ?').pluck(),
+      maxId: db.prepare('SELECT max(id) FROM scheduled').pluck(),
+      setMeta: db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+      deleteMeta: db.prepare('DELETE FROM meta WHERE key = ?'),
       where: db.prepare('SELECT vhost, exchange FROM scheduled WHERE id = ?'),
       // row values keep the (due_at, id) range on the index
       readAll: db.prepare('SELECT * FROM scheduled WHERE (due_at, id) > (?, ?) ORDER BY due_at, id'),
@@ -84,6 +111,7 @@ export class SqliteScheduled {
       // INDEXED BY: walk in due order and stop at the offset, rather than sort every row of the exchange first
       cursorExchange: db.prepare('SELECT due_at, id FROM scheduled INDEXED BY scheduled_by_due WHERE vhost = ? AND exchange = ? ORDER BY due_at, id LIMIT 1 OFFSET ?'),
     }
+    this.finishDropsLeftByLastRun(db)
     for (const row of db
       .prepare('SELECT vhost, exchange, count(*) AS n FROM scheduled GROUP BY vhost, exchange')
       .iterate() as IterableIterator<{ vhost: string; exchange: string; n: number }>) {
@@ -115,7 +143,7 @@ export class SqliteScheduled {
     if (pending !== undefined) current = pending ?? undefined
     else {
       const row = this.s.where.get(id) as { vhost: string; exchange: string } | undefined
-      current = row && !this.isDropped(row) ? row : undefined
+      current = row && !this.isDropped({ ...row, id }) ? row : undefined
     }
     if (!current) return false
     this.decrement(current.vhost, current.exchange)
@@ -147,13 +175,7 @@ export class SqliteScheduled {
     if (limit <= 0) return []
     const dueAt = after?.dueAt ?? -Number.MAX_SAFE_INTEGER
     const afterId = after?.id ?? -1
-    const rows = (
-      scope === undefined
-        ? this.s.readAll.iterate(dueAt, afterId)
-        : scope.exchange === undefined
-          ? this.s.readVhost.iterate(scope.vhost, dueAt, afterId)
-          : this.s.readExchange.iterate(scope.vhost, scope.exchange, dueAt, afterId)
-    ) as IterableIterator<ScheduledRow>
+    const rows = (this.drops.length > 0 ? this.readSkippingDrops(dueAt, afterId, scope) : this.readStatement(scope, dueAt, afterId)) as IterableIterator<ScheduledRow>
     const fromTable: ScheduledMessage[] = []
     for (const row of rows) {
       if (this.overlay.has(row.id) || this.isDropped(row)) continue
@@ -176,15 +198,39 @@ export class SqliteScheduled {
     return merged
   }
 
+  private readStatement(scope: ScheduledScope | undefined, dueAt: number, afterId: number): IterableIterator<unknown> {
+    if (scope === undefined) return this.s.readAll.iterate(dueAt, afterId)
+    if (scope.exchange === undefined) return this.s.readVhost.iterate(scope.vhost, dueAt, afterId)
+    return this.s.readExchange.iterate(scope.vhost, scope.exchange, dueAt, afterId)
+  }
+
+  /**
+   * The same read while deleted exchanges' rows are still in the table: SQLite skips them, not JavaScript (skipping a
+   * million rows one object at a time held the event loop for seconds). The statement is prepared per set of drops.
+   */
+  private readSkippingDrops(dueAt: number, afterId: number, scope: ScheduledScope | undefined): IterableIterator<unknown> {
+    const skip = this.drops.map((d) => (d.exchange === undefined ? '(vhost = ? AND id <= ?)' : '(vhost = ? AND exchange = ? AND id <= ?)')).join(' OR ')
+    const where = scope === undefined ? '' : scope.exchange === undefined ? 'vhost = ? AND ' : 'vhost = ? AND exchange = ? AND '
+    const sql = `SELECT * FROM scheduled INDEXED BY scheduled_by_due WHERE ${where}(due_at, id) > (?, ?) AND NOT (${skip}) ORDER BY due_at, id`
+    let statement = this.skippingDrops.get(sql)
+    if (!statement) {
+      if (this.skippingDrops.size > 32) this.skippingDrops.clear()
+      this.skippingDrops.set(sql, (statement = this.db.prepare(sql)))
+    }
+    const scopeParams = scope === undefined ? [] : scope.exchange === undefined ? [scope.vhost] : [scope.vhost, scope.exchange]
+    const dropParams = this.drops.flatMap((d) => (d.exchange === undefined ? [d.vhost, d.upToId] : [d.vhost, d.exchange, d.upToId]))
+    return statement.iterate(...scopeParams, dueAt, afterId, ...dropParams)
+  }
+
   /** Due times of a scope in due order, from the index (the batch's changes merged in). */
   dueTimes(scope: ScheduledScope): number[] {
     const rows = (
       scope.exchange === undefined ? this.s.duesVhost.all(scope.vhost) : this.s.duesExchange.all(scope.vhost, scope.exchange)
     ) as Array<{ exchange: string; due_at: number; id: number }>
-    if (this.overlay.size === 0 && this.dropped.length === 0) return rows.map((r) => r.due_at)
+    if (this.overlay.size === 0 && this.drops.length === 0) return rows.map((r) => r.due_at)
     const kept: ScheduledCursor[] = []
     for (const r of rows) {
-      if (this.overlay.has(r.id) || this.isDropped({ vhost: scope.vhost, exchange: r.exchange })) continue
+      if (this.overlay.has(r.id) || this.isDropped({ vhost: scope.vhost, exchange: r.exchange, id: r.id })) continue
       kept.push({ dueAt: r.due_at, id: r.id })
     }
     for (const m of this.overlay.values()) if (m && inScope(m, scope)) kept.push({ dueAt: m.dueAt, id: m.id })
@@ -193,7 +239,7 @@ export class SqliteScheduled {
 
   /** The cursor of the `offset`-th message (1-based) of one exchange, from the index; undefined while a batch is pending. */
   cursorAt(scope: ScheduledScope, offset: number): ScheduledCursor | undefined {
-    if (offset <= 0 || scope.exchange === undefined || this.overlay.size > 0 || this.dropped.length > 0) return undefined
+    if (offset <= 0 || scope.exchange === undefined || this.overlay.size > 0 || this.drops.length > 0) return undefined
     const row = this.s.cursorExchange.get(scope.vhost, scope.exchange, offset - 1) as { due_at: number; id: number } | undefined
     return row && { dueAt: row.due_at, id: row.id }
   }
@@ -223,7 +269,8 @@ export class SqliteScheduled {
         this.overlay.set(id, null)
       }
     }
-    this.dropped.push(scope)
+    const upToId = (this.s.maxId.get() as number | null) ?? 0
+    if (upToId > 0) this.drops.push({ ...scope, upToId, after: 0 })
     this.queueWrite()
     return n
   }
@@ -232,12 +279,14 @@ export class SqliteScheduled {
     return [...this.groups.values()].filter((g) => g.count > 0).map((g) => ({ ...g }))
   }
 
+  /** Queues the next step of a deletion still going on (see PendingDrop). */
+  continueDrops(): void {
+    if (this.drops.length > 0) this.queueWrite()
+  }
+
   /** Writes the batch's changes; runs inside the store's commit transaction. */
   write(): void {
-    for (const scope of this.dropped) {
-      if (scope.exchange === undefined) this.s.dropVhost.run(scope.vhost)
-      else this.s.dropExchange.run(scope.vhost, scope.exchange)
-    }
+    if (this.drops.length > 0) this.deleteDroppedChunk()
     for (const [id, m] of this.overlay) {
       if (m === null) this.s.delete.run(id)
       else if (this.added.has(id)) this.s.insert.run(m.id, m.vhost, m.exchange, m.routingKey, m.properties, m.body, m.dueAt)
@@ -249,8 +298,48 @@ export class SqliteScheduled {
   reset(): void {
     if (this.overlay.size > 0) this.overlay = new Map()
     if (this.added.size > 0) this.added = new Set()
-    this.dropped = []
     this.writeQueued = false
+    if (this.dropsAfterWrite) {
+      this.drops = this.dropsAfterWrite
+      this.dropsAfterWrite = undefined
+    }
+    if (this.drops.length > 0) this.hooks.continueLater()
+  }
+
+  /** Deletes the next DROP_CHUNK rows of deleted exchanges (inside the commit); reset() keeps the progress. */
+  private deleteDroppedChunk(): void {
+    let budget = DROP_CHUNK
+    const left: PendingDrop[] = []
+    for (const drop of this.drops) {
+      if (budget <= 0) {
+        left.push(drop)
+        continue
+      }
+      const ids = (
+        drop.exchange === undefined
+          ? this.s.droppedIdsOfVhost.all(drop.after, drop.upToId, drop.vhost, budget)
+          : this.s.droppedIdsOfExchange.all(drop.after, drop.upToId, drop.vhost, drop.exchange, budget)
+      ) as number[]
+      for (const id of ids) this.s.delete.run(id)
+      if (ids.length === budget) left.push({ ...drop, after: ids[ids.length - 1] })
+      budget -= ids.length
+    }
+    if (left.length > 0) this.s.setMeta.run(DROPS_META_KEY, JSON.stringify(left))
+    else this.s.deleteMeta.run(DROPS_META_KEY)
+    this.dropsAfterWrite = left
+  }
+
+  /** A deletion the last run did not finish (it stopped or crashed meanwhile) is finished before anything is read. */
+  private finishDropsLeftByLastRun(db: Database.Database): void {
+    const recorded = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(DROPS_META_KEY) as string | undefined
+    if (recorded === undefined) return
+    db.transaction(() => {
+      for (const drop of JSON.parse(recorded) as PendingDrop[]) {
+        if (drop.exchange === undefined) db.prepare('DELETE FROM scheduled WHERE id > ? AND id <= ? AND vhost = ?').run(drop.after, drop.upToId, drop.vhost)
+        else db.prepare('DELETE FROM scheduled WHERE id > ? AND id <= ? AND vhost = ? AND exchange = ?').run(drop.after, drop.upToId, drop.vhost, drop.exchange)
+      }
+      this.s.deleteMeta.run(DROPS_META_KEY)
+    })()
   }
 
   // ------------------------------------------------------------------------------------------------ helpers
@@ -274,8 +363,8 @@ export class SqliteScheduled {
     if (group && --group.count <= 0) this.groups.delete(key)
   }
 
-  private isDropped(m: { vhost: string; exchange: string }): boolean {
-    return this.dropped.length > 0 && this.dropped.some((scope) => inScope(m, scope))
+  private isDropped(m: { vhost: string; exchange: string; id: number }): boolean {
+    return this.drops.length > 0 && this.drops.some((drop) => m.id <= drop.upToId && inScope(m, drop))
   }
 
   private inTable(id: number): boolean {

@@ -330,6 +330,12 @@ class SqliteStore implements Store {
     this.s = prepareStatements(db)
     this.scheduled = new SqliteScheduled(db, {
       queueWrite: () => this.push(() => this.scheduled.write()),
+      // a timer, not the next turn: the deletion gives way to the clients' work between its steps
+      continueLater: () => {
+        setTimeout(() => {
+          if (!this.closed) this.scheduled.continueDrops()
+        }, 1).unref()
+      },
       noteId: (id) => {
         if (id > this.maxMessageId) this.maxMessageId = id
       },

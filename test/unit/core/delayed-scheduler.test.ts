@@ -55,6 +55,23 @@ describe('DelayedScheduler', () => {
     expect(s.windowCount).toBe(0)
   })
 
+  it('does not read the store for a window it already holds whole (an exchange deleted with many scheduled messages)', () => {
+    const s = make({ windowSize: 10 })
+    s.start()
+    for (let id = 1; id <= 500; id++) s.schedule(msg(id, T0 + 3_600_000 + id, 'big'))
+    s.schedule(msg(501, T0 + 5_000, 'small'))
+    const reads = vi.spyOn(store, 'readScheduled')
+    expect(s.drop('/', 'big')).toBe(500)
+    // the window kept 'small' only, and the store holds nothing else: no read needed to know the window is complete
+    expect(reads).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(5_000)
+    expect(delivered.map((m) => m.id)).toEqual([501])
+    // a message scheduled later, beyond what the window held, is still found
+    s.schedule(msg(502, T0 + 20_000, 'small'))
+    vi.advanceTimersByTime(15_000)
+    expect(delivered.map((m) => m.id)).toEqual([501, 502])
+  })
+
   it('delivers each message at its due time, not before', () => {
     const at = new Map<number, number>()
     scheduler = new DelayedScheduler(store, (m) => at.set(m.id, Date.now()), { windowSize: 4 })

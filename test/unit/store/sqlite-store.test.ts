@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { openSqliteStore } from '../../../broker/store'
 import type { Store } from '../../../broker/store'
-import { message, runStoreSuite } from './store-suite'
+import { message, runStoreSuite, scheduled } from './store-suite'
 
 const directories: string[] = []
 function tempDirectory(): string {
@@ -128,6 +128,43 @@ describe('SQLite store', () => {
     expect(mid).toBe(before) // nothing committed yet
     expect(await done).toBeGreaterThanOrEqual(55)
     expect(observer.prepare('SELECT id FROM messages').pluck().all()).toEqual([1, 2])
+  })
+
+  it('deletes a deleted exchange\'s scheduled messages in steps: gone for readers at once, from the table over several commits, and at the next open if stopped midway', async () => {
+    const directory = tempDirectory()
+    let store = open(directory)
+    const total = 12_000 // more than two deletion steps of 5,000
+    for (let id = 1; id <= total; id++) store.addScheduled(scheduled(id, 10_000 + id, { exchange: 'big' }))
+    store.addScheduled(scheduled(total + 1, 5, { exchange: 'other' }))
+    await store.flush()
+    const rows = raw(directory, true).prepare("SELECT count(*) FROM scheduled WHERE exchange = 'big'").pluck()
+
+    expect(store.dropScheduled('/', 'big')).toBe(total)
+    // the same name declared again at once: its new message is not part of the deletion
+    store.addScheduled(scheduled(total + 2, 20, { exchange: 'big' }))
+    expect(store.countScheduled('/', 'big')).toBe(1)
+    expect(store.readScheduled(undefined, 100).map((m) => m.id)).toEqual([total + 1, total + 2])
+    await store.flush()
+    // the first commit deleted one step's worth; the rest go in later commits
+    const afterFirstStep = rows.get() as number
+    expect(afterFirstStep).toBeGreaterThan(1)
+    expect(afterFirstStep).toBeLessThan(total + 1)
+    // stopped midway: the next open finishes the deletion before anything is read
+    await store.close()
+    store = open(directory)
+    expect(rows.get()).toBe(1)
+    expect(store.countScheduled('/', 'big')).toBe(1)
+    expect(store.readScheduled(undefined, 100).map((m) => m.id)).toEqual([total + 1, total + 2])
+
+    // left running, the steps finish by themselves
+    for (let id = total + 3; id <= 2 * total; id++) store.addScheduled(scheduled(id, 30_000 + id, { exchange: 'other' }))
+    await store.flush()
+    expect(store.dropScheduled('/', 'other')).toBe(total - 1)
+    const others = raw(directory, true).prepare("SELECT count(*) FROM scheduled WHERE exchange = 'other'").pluck()
+    const deadline = Date.now() + 10_000
+    while ((others.get() as number) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(others.get()).toBe(0)
+    expect(store.readScheduled(undefined, 100).map((m) => m.id)).toEqual([total + 2])
   })
 
   it('reports a failed commit to every waiting callback, keeps what was committed, and recovers', async () => {
