@@ -2,7 +2,7 @@
 // free ports, and the client side: connectToPair, the reconnect loop docs/pair.md shows to users.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, connect as netConnect } from 'node:net'
-import amqp, { type ChannelModel } from 'amqplib'
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib'
 import { REPO_ROOT } from './broker'
 
 export interface PairProcess {
@@ -164,5 +164,92 @@ export async function connectToPair(urls: readonly string[], options: PairConnec
     }
     if (Date.now() > deadline) throw new Error(`no member of the pair accepted a connection: ${lastError instanceof Error ? lastError.message : String(lastError)}`)
     await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 250))
+  }
+}
+
+export interface PairPublisher {
+  /** sequence numbers the pair confirmed */
+  readonly confirmed: Set<number>
+  /** the highest sequence number handed to the broker so far */
+  published(): number
+  /** connections made after the first (through the reconnect loop) */
+  reconnections(): number
+  /** confirmed on a connection made after the first */
+  confirmedAfterReconnect(): number
+  /** stops publishing, waits for the outstanding confirms and closes */
+  stop(): Promise<void>
+}
+
+/**
+ * Publishes persistent messages whose bodies are 1, 2, 3… with confirms (at most 200 unconfirmed) to whichever member
+ * of the pair is active, reconnecting through connectToPair when the connection is lost. `send` publishes one body on
+ * the channel and calls `done` with amqplib's confirm callback. Connections are added to `connections` (to close).
+ */
+export function startPairPublisher(
+  urls: readonly string[],
+  send: (channel: ConfirmChannel, body: Buffer, done: (err: unknown) => void) => void,
+  connections: ChannelModel[],
+  timeoutMs = 20_000,
+): PairPublisher {
+  const confirmed = new Set<number>()
+  let published = 0
+  let reconnections = 0
+  let confirmedAfterReconnect = 0
+  let stopping = false
+  const running = (async () => {
+    let first = true
+    while (!stopping) {
+      const { connection } = await connectToPair(urls, { retryDelayMs: 50, timeoutMs })
+      connections.push(connection)
+      connection.on('error', () => {})
+      if (!first) reconnections++
+      const afterReconnect = !first
+      first = false
+      const channel = await connection.createConfirmChannel()
+      channel.on('error', () => {})
+      let dead = false
+      let inFlight = 0
+      let wake: (() => void) | undefined
+      connection.on('close', () => {
+        dead = true
+        wake?.()
+      })
+      while (!dead && !stopping) {
+        if (inFlight >= 200) {
+          await new Promise<void>((resolve) => (wake = resolve))
+          wake = undefined
+          continue
+        }
+        const seq = ++published
+        inFlight++
+        try {
+          send(channel, Buffer.from(String(seq)), (err) => {
+            inFlight--
+            if (!err) {
+              confirmed.add(seq)
+              if (afterReconnect) confirmedAfterReconnect++
+            }
+            wake?.()
+          })
+        } catch {
+          break // amqplib refuses to publish on a closed connection
+        }
+        if (seq % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+      if (!dead) {
+        await channel.waitForConfirms().catch(() => {})
+        await connection.close().catch(() => {})
+      }
+    }
+  })()
+  return {
+    confirmed,
+    published: () => published,
+    reconnections: () => reconnections,
+    confirmedAfterReconnect: () => confirmedAfterReconnect,
+    async stop() {
+      stopping = true
+      await running
+    },
   }
 }

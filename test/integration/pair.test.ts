@@ -14,13 +14,13 @@
 // - never two actives: members started at the same moment, the active killed while the other is starting, and a
 //   member that cannot take the lock (held by this test process) stays standby until the lock is free.
 import { rmSync } from 'node:fs'
-import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib'
+import type { Channel, ChannelModel } from 'amqplib'
 import amqp from 'amqplib'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { PairLock } from '../../broker/ha/lock'
 import { lockFile } from '../../broker/ha/members'
 import { external, makeTempDir, sleep, spawnBrokerProcess, waitFor } from '../helpers/broker'
-import { acceptsConnections, connectToPair, freePorts, spawnPairMember, type PairProcess } from '../helpers/pair'
+import { acceptsConnections, connectToPair, freePorts, spawnPairMember, startPairPublisher, type PairProcess } from '../helpers/pair'
 
 // the long versions (20 and 10 rounds, random delays) are in test/soak/pair.test.ts
 const RACE_ROUNDS = 3
@@ -93,58 +93,8 @@ describe.skipIf(external)('active/standby pair', () => {
     const urls = [`amqp://guest:guest@127.0.0.1:${amqpA}`, `amqp://guest:guest@127.0.0.1:${amqpB}`]
 
     // the publisher: confirmed persistent messages through the exchange; on a lost connection, the reconnect loop
-    const confirmed = new Set<number>()
-    let published = 0
-    let confirmedAfterReconnect = 0
-    let reconnections = 0
-    let stopPublishing = false
-    const publisher = (async () => {
-      let first = true
-      while (!stopPublishing) {
-        const { connection } = await connectToPair(urls, { retryDelayMs: 50, timeoutMs: 20_000 })
-        connections.push(connection)
-        connection.on('error', () => {})
-        if (!first) reconnections++
-        const afterReconnect = !first
-        first = false
-        const ch: ConfirmChannel = await connection.createConfirmChannel()
-        ch.on('error', () => {})
-        let dead = false
-        let inFlight = 0
-        let wake: (() => void) | undefined
-        connection.on('close', () => {
-          dead = true
-          wake?.()
-        })
-        while (!dead && !stopPublishing) {
-          if (inFlight >= 200) {
-            await new Promise<void>((resolve) => (wake = resolve))
-            wake = undefined
-            continue
-          }
-          const seq = ++published
-          inFlight++
-          try {
-            ch.publish('pair.x', 'k', Buffer.from(String(seq)), { persistent: true }, (err) => {
-              inFlight--
-              if (!err) {
-                confirmed.add(seq)
-                if (afterReconnect) confirmedAfterReconnect++
-              }
-              wake?.()
-            })
-          } catch {
-            break // amqplib refuses to publish on a closed connection
-          }
-          if (seq % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
-        }
-        if (!dead) {
-          await ch.waitForConfirms().catch(() => {})
-          await connection.close().catch(() => {})
-          return
-        }
-      }
-    })()
+    const publisher = startPairPublisher(urls, (ch, body, done) => ch.publish('pair.x', 'k', body, { persistent: true }, done), connections)
+    const confirmed = publisher.confirmed
 
     // the consumer on the active: acks every message while acking is on
     const consumerConn = await amqp.connect(urls[0])
@@ -174,10 +124,9 @@ describe.skipIf(external)('active/standby pair', () => {
     expect(tookMs).toBeLessThan(5000)
 
     // the publisher found the new active through the reconnect loop and goes on
-    await waitFor(() => confirmedAfterReconnect >= 500, 30_000, 20)
-    expect(reconnections).toBe(1)
-    stopPublishing = true
-    await publisher
+    await waitFor(() => publisher.confirmedAfterReconnect() >= 500, 30_000, 20)
+    expect(publisher.reconnections()).toBe(1)
+    await publisher.stop()
 
     // everything left in the queue, on the new active
     const { connection: reader } = await connectToPair(urls, { timeoutMs: 5000 })
@@ -202,8 +151,8 @@ describe.skipIf(external)('active/standby pair', () => {
     expect(redeliveredAcked, 'messages acked before the kill delivered again').toEqual([])
     const lost = [...confirmed].filter((seq) => !ackedBeforeKill.has(seq) && !afterSet.has(seq))
     expect(lost, 'confirmed messages lost').toEqual([])
-    expect(after.every((seq) => seq >= 1 && seq <= published)).toBe(true)
-    console.log(`[pair] ${confirmed.size} confirmed (${confirmedAfterReconnect} after the reconnect), ${ackedBeforeKill.size} acked before the kill, ${after.length} consumed after`)
+    expect(after.every((seq) => seq >= 1 && seq <= publisher.published())).toBe(true)
+    console.log(`[pair] ${confirmed.size} confirmed (${publisher.confirmedAfterReconnect()} after the reconnect), ${ackedBeforeKill.size} acked before the kill, ${after.length} consumed after`)
 
     // the takeover as the new active records it
     const ha = await api(httpB, 'GET', '/api/ha')

@@ -7,10 +7,10 @@
 // Then the lock races at length: 20 rounds of two members started at once, 10 rounds of the active killed at a
 // random moment while the other starts; never two actives.
 import { rmSync } from 'node:fs'
-import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib'
+import type { Channel, ChannelModel } from 'amqplib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { makeTempDir, sleep, waitFor } from '../helpers/broker'
-import { acceptsConnections, connectToPair, freePorts, spawnPairMember, type PairProcess } from '../helpers/pair'
+import { acceptsConnections, connectToPair, freePorts, spawnPairMember, startPairPublisher, type PairProcess } from '../helpers/pair'
 import { SOAK, scale, seeded } from './config'
 
 const CYCLES = scale(2, 20)
@@ -43,52 +43,13 @@ describe.runIf(SOAK)('pair soak: repeated kill -9 of the active under load', () 
     await setup.connection.close()
 
     const urls = [`amqp://guest:guest@127.0.0.1:${amqpA}`, `amqp://guest:guest@127.0.0.1:${amqpB}`]
-    const confirmed = new Set<number>()
     const acked = new Set<number>()
     const violations: string[] = []
-    let published = 0
     let stop = false
     let acking = true
 
-    const publisher = (async () => {
-      while (!stop) {
-        const { connection } = await connectToPair(urls, { retryDelayMs: 50, timeoutMs: 30_000 })
-        connections.push(connection)
-        connection.on('error', () => {})
-        const ch: ConfirmChannel = await connection.createConfirmChannel()
-        ch.on('error', () => {})
-        let dead = false
-        let inFlight = 0
-        let wake: (() => void) | undefined
-        connection.on('close', () => {
-          dead = true
-          wake?.()
-        })
-        while (!dead && !stop) {
-          if (inFlight >= 200) {
-            await new Promise<void>((resolve) => (wake = resolve))
-            wake = undefined
-            continue
-          }
-          const seq = ++published
-          inFlight++
-          try {
-            ch.sendToQueue('soak.pair', Buffer.from(String(seq)), { persistent: true }, (err) => {
-              inFlight--
-              if (!err) confirmed.add(seq)
-              wake?.()
-            })
-          } catch {
-            break
-          }
-          if (seq % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
-        }
-        if (!dead) {
-          await ch.waitForConfirms().catch(() => {})
-          await connection.close().catch(() => {})
-        }
-      }
-    })()
+    const publisher = startPairPublisher(urls, (ch, body, done) => ch.sendToQueue('soak.pair', body, { persistent: true }, done), connections, 30_000)
+    const confirmed = publisher.confirmed
 
     const consumer = (async () => {
       while (!stop) {
@@ -134,7 +95,7 @@ describe.runIf(SOAK)('pair soak: repeated kill -9 of the active under load', () 
     const finalTarget = acked.size + 500
     await waitFor(() => acked.size >= finalTarget, 60_000, 20)
     stop = true
-    await publisher
+    await publisher.stop()
     await consumer
 
     const { connection } = await connectToPair(urls, { timeoutMs: 10_000 })

@@ -6,9 +6,9 @@
 // tests never skip. stop() always removes every node and directory (call it from afterAll).
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './rabbitmq'
 
 export interface ClusterNodeInfo {
   /** Erlang node name, e.g. warrenc12345n1@localhost */
@@ -42,17 +42,6 @@ export interface RabbitMQCluster {
 
 const AUTH = 'Basic ' + Buffer.from('guest:guest').toString('base64')
 const PLUGINS = '[rabbitmq_management,rabbitmq_shovel,rabbitmq_shovel_management,rabbitmq_federation,rabbitmq_federation_management].\n'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

@@ -14,7 +14,8 @@ export interface RabbitMQNode {
   stop(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now (bound, read, closed). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
