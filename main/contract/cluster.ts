@@ -62,6 +62,7 @@ export type WarningKind =
   | 'federation-not-running'
   | 'standby-down'
   | 'profile-on-standby'
+  | 'profile-member-unreachable'
 
 export interface ClusterWarning {
   kind: WarningKind

@@ -77,6 +77,13 @@ describe.skipIf(external)('cluster area on a Warren pair', () => {
     expect(takeover.node).toBe('b')
     expect(takeover.at).toBeGreaterThanOrEqual(before - 1000)
     expect(s!.warnings.map((w) => w.kind)).toEqual(['standby-down'])
+    // a profile still pointing at the dead member: the view finds the pair through the member that took over
+    const viaDead = await state('a')
+    expect(viaDead.pair).toMatchObject({ mode: 'pair', node: 'b', role: 'active' })
+    expect(viaDead.warnings.map((w) => w.kind)).toEqual(['profile-member-unreachable', 'standby-down'])
+    expect(viaDead.warnings[0]!.detail).toContain(`${ports[3]}`)
+    const page = await dispatchCommand(handlers, 'cluster.placement', { page: 1, pageSize: 10 })
+    expect(page.ok).toBe(true)
     members[0] = spawnPairMember(dir, 'a', ports[0]!, ports[1]!)
     await members[0].waitForOutput(/is STANDBY/)
     await waitFor('a back as the standby', async () => {

@@ -8,9 +8,10 @@
  *   cluster.shovels.*    create / delete / restart a dynamic shovel through the management API
  * Everything goes through the management HTTP API of the active profile (RabbitMQ or Warren's embedded broker).
  */
-import type { ClusterCommands, ClusterState, FederationLinkStatus, PlacementRow, ShovelStatus } from '../../contract'
+import type { ClusterCommands, ClusterState, FederationLinkStatus, PlacementRow, ShovelStatus, WarrenPair } from '../../contract'
 import type { ConsoleArea, ConsoleContext } from '../context'
 import { BrokerReplyError, ManagementHttp } from '../management-backend'
+import { ConsoleError } from '../profiles'
 import { NodeHistory, nodeOf, pairOf } from './nodes'
 import { pagePlacement, PLACEMENT_COLUMNS, placementOf, summarize } from './placement'
 import { federationLinkOf, shovelOf, shovelParameter } from './shovels'
@@ -46,6 +47,10 @@ export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptio
   const history = new NodeHistory(options.historyMs ?? 30 * 60_000)
   let queues: { profileId: string; at: number; rows: Promise<PlacementRow[]> } | undefined
   let nodeNames: { profileId: string; names: string[] } | undefined
+  /** the Warren pair the active profile's broker last described, to find the active member when that broker is gone */
+  const lastPair = new Map<string, WarrenPair>()
+  /** while the profile's member does not answer: the other member the state was read through (placement uses it too) */
+  let detour: { profileId: string; client: ManagementHttp } | undefined
 
   const http = (): ManagementHttp => new ManagementHttp(ctx.activeTarget(), { timeoutMs: options.timeoutMs ?? 15_000 })
 
@@ -98,12 +103,48 @@ export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptio
 
   async function state(): Promise<ClusterState> {
     const client = http()
+    const profileId = ctx.activeTarget().profileId
     try {
-      return await fullState(client)
+      const s = await fullState(client)
+      if (s.pair?.mode === 'pair') lastPair.set(profileId, s.pair)
+      detour = undefined
+      return s
     } catch (e) {
       if (e instanceof BrokerReplyError && e.replyCode === 503) return standbyState(client, e)
+      const pair = lastPair.get(profileId)
+      if (e instanceof ConsoleError && e.code === 'UNREACHABLE' && pair) return throughAnotherMember(pair, e)
       throw e
     }
+  }
+
+  /**
+   * The profile points at a member of a Warren pair that does not answer (killed, its host down): the pair's other
+   * member has most likely taken over, so the view asks the members it knows of and shows the pair through the one
+   * that is active now, with a warning that the profile's own address is not answering.
+   */
+  async function throughAnotherMember(pair: WarrenPair, cause: ConsoleError): Promise<ClusterState> {
+    const target = ctx.activeTarget()
+    const scheme = new URL(target.managementUrl).protocol
+    for (const member of pair.members) {
+      if (!member.http || member.name === pair.node) continue
+      const client = new ManagementHttp({ ...target, managementUrl: `${scheme}//${member.http}` }, { timeoutMs: options.timeoutMs ?? 15_000 })
+      const ha = pairOf(await client.get('/api/ha').catch(() => undefined))
+      if (ha?.role !== 'active') continue
+      const s = await fullState(client).catch(() => undefined)
+      if (!s) continue
+      detour = { profileId: target.profileId, client }
+      s.warnings.unshift({
+        kind: 'profile-member-unreachable',
+        severity: 'warning',
+        title: `This profile\u2019s broker (${pair.node}) does not answer; showing the pair through ${ha.node}`,
+        detail: `${cause.message}. ${ha.node} is active now (HTTP ${member.http}, AMQP ${member.amqp ?? '?'}); the other views use the profile\u2019s address and stay unavailable.`,
+        action: 'Start the stopped member again (it joins as the standby), or point the profile at the active member. Clients should be given both addresses (see docs/pair.md).',
+        subjects: [pair.node],
+        count: 1,
+      })
+      return s
+    }
+    throw cause
   }
 
   async function fullState(client: ManagementHttp): Promise<ClusterState> {
@@ -153,7 +194,7 @@ export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptio
     handlers: {
       'cluster.state': () => state(),
       'cluster.placement': async (req) => {
-        const client = http()
+        const client = detour?.profileId === ctx.activeTarget().profileId ? detour.client : http()
         const profileId = ctx.activeTarget().profileId
         const rows = await placementRows(client)
         let names = nodeNames?.profileId === profileId ? nodeNames.names : undefined
@@ -183,6 +224,7 @@ export function createClusterArea(ctx: ConsoleContext, options: ClusterAreaOptio
       history.clear()
       queues = undefined
       nodeNames = undefined
+      detour = undefined
     },
   }
 }
