@@ -1,7 +1,7 @@
 import type { ConsumeMessage } from 'amqplib';
 import { startRssSampler } from '../memory';
 import type { Load, LoadContext, LoadOutcome } from './common';
-import { NotApplicable } from './common';
+import { NotApplicable, publishConfirmed } from './common';
 
 const SIZE = 1024;
 
@@ -21,32 +21,8 @@ async function run(ctx: LoadContext): Promise<LoadOutcome> {
     const queue = await ctx.declareQueue('backlog', true);
     const pub = await ctx.confirmChannel();
     const body = Buffer.alloc(SIZE, 0x62);
-    let published = 0;
-    let confirmed = 0;
-    let nacked = 0;
-    let waiter: (() => void) | null = null;
-    const wake = () => {
-      const w = waiter;
-      waiter = null;
-      w?.();
-    };
-    const onConfirm = (err: unknown) => {
-      if (err) nacked++;
-      else confirmed++;
-      ctx.progress();
-      wake();
-    };
     const t0 = performance.now();
-    while (published < total) {
-      if (published - confirmed - nacked >= opts.confirmWindow) {
-        await new Promise<void>((resolve) => (waiter = resolve));
-        continue;
-      }
-      published++;
-      if (!pub.publish('', queue, body, { deliveryMode: 2 }, onConfirm)) await new Promise((resolve) => pub.once('drain', resolve));
-    }
-    while (confirmed + nacked < total) await new Promise<void>((resolve) => (waiter = resolve));
-    if (nacked > 0) throw new Error(`${nacked} persistent messages were nacked`);
+    await publishConfirmed(ctx, pub, total, (_, onConfirm) => pub.publish('', queue, body, { deliveryMode: 2 }, onConfirm));
     const publishSeconds = (performance.now() - t0) / 1000;
 
     let restartAcceptMs = NaN;

@@ -85,6 +85,40 @@ export interface Load {
   run(ctx: LoadContext): Promise<LoadOutcome>;
 }
 
+/**
+ * Publishes `count` messages on a confirm channel with at most `confirmWindow` unconfirmed, waiting for 'drain' when
+ * the socket is full; `publish(i, onConfirm)` sends message i and returns what amqplib's publish returned. Resolves
+ * once every message is confirmed; a nack fails the run. `onConfirmed` gets the running count of confirmed messages.
+ */
+export async function publishConfirmed(
+  ctx: LoadContext,
+  ch: ConfirmChannel,
+  count: number,
+  publish: (i: number, onConfirm: (err: unknown) => void) => boolean,
+  onConfirmed: (confirmed: number) => void = () => {},
+): Promise<void> {
+  let confirmed = 0;
+  let nacked = 0;
+  let waiter: (() => void) | null = null;
+  const wake = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
+  };
+  const onConfirm = (err: unknown) => {
+    if (err) nacked++;
+    else onConfirmed(++confirmed);
+    ctx.progress();
+    wake();
+  };
+  for (let i = 0; i < count; i++) {
+    while (i - confirmed - nacked >= ctx.opts.confirmWindow) await new Promise<void>((resolve) => (waiter = resolve));
+    if (!publish(i, onConfirm)) await new Promise((resolve) => ch.once('drain', resolve));
+  }
+  while (confirmed + nacked < count) await new Promise<void>((resolve) => (waiter = resolve));
+  if (nacked > 0) throw new Error(`${nacked} of ${count} persistent messages were nacked`);
+}
+
 /** Thrown by a load that cannot run against this broker (e.g. no restart for a broker the harness did not start). */
 export class NotApplicable extends Error {}
 

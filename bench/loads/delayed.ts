@@ -1,8 +1,7 @@
-import type { ConfirmChannel } from 'amqplib';
 import { startRssSampler } from '../memory';
 import { percentile } from '../stats';
 import type { Load, LoadContext, LoadOutcome } from './common';
-import { NotApplicable, sleep } from './common';
+import { NotApplicable, publishConfirmed, sleep } from './common';
 
 /** the accuracy phase: how many, at what rate, with delays spread over 0.5-5 s */
 const ACCURACY_MESSAGES = 20_000;
@@ -38,12 +37,19 @@ async function run(ctx: LoadContext): Promise<LoadOutcome> {
     let tenthStarted = performance.now();
     let lastTenthRate = NaN;
     const t0 = performance.now();
-    await publishConfirmed(ctx, await ctx.confirmChannel(), exchange, total, () => ({ body, delay: 3_600_000 + Math.floor(Math.random() * 3_600_000) }), (done) => {
-      if (done % tenth !== 0) return;
-      const now = performance.now();
-      lastTenthRate = (tenth * 1000) / (now - tenthStarted);
-      tenthStarted = now;
-    });
+    const pub = await ctx.confirmChannel();
+    await publishConfirmed(
+      ctx,
+      pub,
+      total,
+      (_, onConfirm) => pub.publish(exchange, 'k', body, { deliveryMode: 2, headers: { 'x-delay': 3_600_000 + Math.floor(Math.random() * 3_600_000) } }, onConfirm),
+      (done) => {
+        if (done % tenth !== 0) return;
+        const now = performance.now();
+        lastTenthRate = (tenth * 1000) / (now - tenthStarted);
+        tenthStarted = now;
+      },
+    );
     const publishSeconds = (performance.now() - t0) / 1000;
 
     let restartAcceptMs = NaN;
@@ -82,38 +88,6 @@ async function requireDelayedExchangeType(ctx: LoadContext): Promise<void> {
   } catch (e) {
     throw new NotApplicable(`no x-delayed-message exchange type (${(refusal ?? (e as Error)).message})`);
   }
-}
-
-/** Publishes `count` messages with at most confirmWindow unconfirmed; a nack fails the run. */
-async function publishConfirmed(
-  ctx: LoadContext,
-  ch: ConfirmChannel,
-  exchange: string,
-  count: number,
-  make: (i: number) => { body: Buffer; delay: number },
-  onConfirmed: (done: number) => void,
-): Promise<void> {
-  let confirmed = 0;
-  let nacked = 0;
-  let waiter: (() => void) | null = null;
-  const wake = () => {
-    const w = waiter;
-    waiter = null;
-    w?.();
-  };
-  for (let i = 0; i < count; i++) {
-    while (i - confirmed - nacked >= ctx.opts.confirmWindow) await new Promise<void>((resolve) => (waiter = resolve));
-    const { body, delay } = make(i);
-    const writable = ch.publish(exchange, 'k', body, { deliveryMode: 2, headers: { 'x-delay': delay } }, (err) => {
-      if (err) nacked++;
-      else onConfirmed(++confirmed);
-      ctx.progress();
-      wake();
-    });
-    if (!writable) await new Promise((resolve) => ch.once('drain', resolve));
-  }
-  while (confirmed + nacked < count) await new Promise<void>((resolve) => (waiter = resolve));
-  if (nacked > 0) throw new Error(`${nacked} scheduled messages were nacked`);
 }
 
 /** Paced publishing of short delays (so client-side queueing does not count as lateness) and a consumer that times them. */
