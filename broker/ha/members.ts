@@ -10,18 +10,10 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join } from 'node:path'
 import type { HaMember, HaTakeover } from './status'
 
-/** A member's own record of itself, as written to its descriptor file. */
-export interface MemberDescriptor {
-  name: string
+/** A member's own record of itself, as written to its descriptor file: what /api/ha lists, with its own role. */
+export interface MemberDescriptor extends Omit<HaMember, 'role'> {
   /** 'stopped' is written by a clean shutdown, before the lock is released */
   role: 'active' | 'standby' | 'stopped'
-  amqp: string
-  http: string | null
-  pid: number
-  hostname: string
-  started_at: number
-  last_seen_at: number
-  active_since: number | null
 }
 
 export const HEARTBEAT_MS = 1000
